@@ -1,0 +1,26 @@
+//! Everything the JaaS controller and artifact server must agree on about storage.
+//!
+//! # Layout and naming
+//! A rendered snippet is a reproducible `tar.gz` named by the sha256 of its bytes ([`Digest`], written
+//! `sha256:<64 lowercase hex>`). One revision lives at `<namespace>/<name>/sha256-<hex>.tar.gz` relative to the
+//! storage root ([`ArtifactKey::relative_path`]): under `--storage-path` for the local backend, under
+//! `--s3-prefix` in the bucket for S3. The artifact server serves it at `/<namespace>/<name>/sha256-<hex>.tar.gz`
+//! under the base URL, and [`ArtifactKey::parse_url_path`] is the only way back from a request path to a key.
+//!
+//! # Where supersession times live
+//! Retention must be decidable from storage alone, so that a restarted (or newly elected) controller makes the same
+//! decision. It needs no index or extra object: each stored revision's `last_modified` is the time it last became
+//! the current revision (a `put` of an existing key refreshes it, on disk by writing a new file and renaming it
+//! over the old one, on S3 by writing the object again). Sorted newest first, the revision at position `k >= N`
+//! (with `N = spec.history`) left the keep-set when the revision at position `k - N` was written, so its grace
+//! period runs from that revision's `last_modified`. [`gc::plan_deletions`] computes this as a pure function.
+//!
+//! # Backends
+//! [`local::LocalStore`] (atomic temp file + fsync + rename, with a sweep of `*.tar.gz.tmp` residue) and
+//! [`s3::S3Store`] (aws-sdk-s3 on rustls/ring). Both pass the same conformance suite (`tests/conformance.rs`).
+
+pub mod layout;
+pub mod store;
+
+pub use layout::{ArtifactKey, Digest, LayoutError, SnippetRef};
+pub use store::{ArtifactStore, ByteRange, GetResult, ObjectMeta, StoreError, SweepReport};
