@@ -7,7 +7,7 @@
 # JAAS_KUBE_ETCD_PORT (2379), JAAS_KUBE_ETCD_PEER_PORT (2380), JAAS_KUBE_KCM_PORT (10257), JAAS_KUBE_ETCD_DIR.
 set -euo pipefail
 SCRIPT=kube-start
-# shellcheck source=./env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 STATE=${JAAS_KUBE_STATE:-$CACHE/kube}
@@ -42,8 +42,9 @@ exec 9>"$STATE/start.lock"
 flock -w 300 9 || die "another kube-start.sh holds $STATE/start.lock"
 
 if [[ -s $PIDS ]]; then
-  if all_alive "$PIDS" && [[ -f $KUBECONFIG_OUT ]] && api_ready; then
+  if all_alive "$PIDS" && [[ -f $D/admin.kubeconfig ]] && api_ready; then
     log "already running at $SERVER"
+    [[ -f $KUBECONFIG_OUT ]] || install -m 600 "$D/admin.kubeconfig" "$KUBECONFIG_OUT"
     echo "export KUBECONFIG=$KUBECONFIG_OUT"
     exit 0
   fi

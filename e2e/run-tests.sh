@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# run-tests.sh: THE test command of the project (README and .ci/run call it): installs what the tests need, starts a
+# real Kubernetes API server and a real S3 server on 127.0.0.1, then runs fmt, clippy and `cargo test --workspace`.
+# Works on a fresh Debian 12 machine (apt, PyPI and npm reachable); the first run builds kube-apiserver (4-7 min).
+# Servers this run starts are stopped when it exits; ones that were already running are used and left running.
+# Env: JAAS_E2E_CACHE (default ~/.cache/jaas-e2e), JAAS_TEST_TIMEOUT (seconds for cargo test, default 1800), and the
+# overrides of e2e/kube-start.sh and e2e/s3-start.sh.
+set -euo pipefail
+SCRIPT=run-tests
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$E2E_DIR/.."
+
+T0=$(date +%s)
+SECTION_START=$T0
+section() {  # a header with the time the previous section took and the total so far
+  local now
+  now=$(date +%s)
+  printf '\n==== %s   (previous step %ss, total %ss)\n' "$1" "$((now - SECTION_START))" "$((now - T0))"
+  SECTION_START=$now
+}
+stop_started=()
+cleanup() {
+  local rc=$? stop
+  for stop in "${stop_started[@]}"; do bash "$stop" || true; done
+  printf '\n==== run-tests: %s after %ss\n' "$([[ $rc == 0 ]] && echo PASSED || echo "FAILED (exit $rc)")" \
+    "$(($(date +%s) - T0))"
+}
+trap cleanup EXIT
+
+section "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+section "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+section "test tools: helm + kubectl, kubernetes-validate"
+bash e2e/helm-get.sh
+export JAAS_HELM=$BIN/helm JAAS_KUBECTL=$BIN/kubectl
+if ! command -v kubernetes-validate >/dev/null; then
+  VENV=$CACHE/python
+  if [[ ! -x $VENV/bin/kubernetes-validate ]]; then
+    python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$VENV"; }
+    log "pip install kubernetes-validate (into $VENV)"
+    "$VENV/bin/python" -m pip install -q kubernetes-validate
+  fi
+  export PATH=$VENV/bin:$PATH
+fi
+kubernetes-validate --version
+
+section "kube-apiserver build (a no-op once built; 4-7 min the first time)"
+bash e2e/kube-apiserver-build.sh
+
+# start_server NAME START STOP STATE: eval the start script's `export` lines; remember to stop it only if it was not
+# already running (a developer's instance stays up).
+start_server() {
+  local name=$1 start=$2 stop=$3 state=$4 env_lines
+  all_alive "$state/pids" || stop_started+=("$stop")
+  env_lines=$(bash "$start") # assigned first: `eval "$(failing)"` would hide the failure
+  eval "$env_lines"
+  log "$name: $(tr '\n' ' ' <<<"$env_lines" | sed -E 's/(SECRET_ACCESS_KEY=)[^ ]*/\1***/')"
+}
+section "Kubernetes API server (etcd, kube-apiserver, kube-controller-manager)"
+start_server kube e2e/kube-start.sh e2e/kube-stop.sh "${JAAS_KUBE_STATE:-$CACHE/kube}"
+section "S3 server (Ceph radosgw)"
+start_server s3 e2e/s3-start.sh e2e/s3-stop.sh "${JAAS_S3_STATE:-$CACHE/s3}"
+export KUBECONFIG AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION JAAS_S3_ENDPOINT JAAS_S3_BUCKET
+
+section "cargo test --workspace"
+timeout "${JAAS_TEST_TIMEOUT:-1800}" cargo test --workspace
