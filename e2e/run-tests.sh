@@ -27,6 +27,7 @@ cleanup() {
     "$(($(date +%s) - T0))"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that the EXIT trap stops the servers on Ctrl-C or a CI timeout too
 
 section "cargo fmt --all -- --check"
 cargo fmt --all -- --check
@@ -35,6 +36,7 @@ section "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 section "test tools: helm + kubectl, kubernetes-validate"
+command -v python3 >/dev/null || apt_install python3
 bash e2e/helm-get.sh
 export JAAS_HELM=$BIN/helm JAAS_KUBECTL=$BIN/kubectl
 if ! command -v kubernetes-validate >/dev/null; then
