@@ -15,12 +15,24 @@
 //! (with `N = spec.history`) left the keep-set when the revision at position `k - N` was written, so its grace
 //! period runs from that revision's `last_modified`. [`gc::plan_deletions`] computes this as a pure function.
 //!
+//! # Flags
+//! [`config::StorageArgs`] holds the storage flags both binaries flatten into their arguments, and
+//! [`config::load`] layers defaults < YAML config file < environment < flags for any clap argument struct.
+//!
 //! # Backends
 //! [`local::LocalStore`] (atomic temp file + fsync + rename, with a sweep of `*.tar.gz.tmp` residue) and
 //! [`s3::S3Store`] (aws-sdk-s3 on rustls/ring). Both pass the same conformance suite (`tests/conformance.rs`).
 
+pub mod config;
+pub mod gc;
 pub mod layout;
+pub mod local;
+pub mod s3;
 pub mod store;
 
+pub use config::{ConfigError, StorageArgs, StorageBackend, load, load_from, spawn_sweeper};
+pub use gc::{Revision, plan_deletions};
 pub use layout::{ArtifactKey, Digest, LayoutError, SnippetRef};
-pub use store::{ArtifactStore, ByteRange, GetResult, ObjectMeta, StoreError, SweepReport};
+pub use local::LocalStore;
+pub use s3::{ChecksumMode, S3Credentials, S3Settings, S3Store};
+pub use store::{ArtifactStore, ByteRange, GetResult, ObjectMeta, StoreError, SweepReport, etag_for};

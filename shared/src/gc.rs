@@ -1,0 +1,213 @@
+//! The GC planner: which stored revisions of one snippet may be deleted, as a pure function of what storage lists,
+//! so that every controller replica (and a restarted one) reaches the same decision. No I/O here.
+//!
+//! Policy (Flux `pkg/artifact` style: keep-N, then a grace period, computed before anything is deleted):
+//! - Revisions are sorted newest first by `written` (ties broken by digest, so the order is total). The current
+//!   revision, when given and stored, is moved to the front: it is always kept, whatever its timestamp says.
+//! - The first `history` revisions form the keep-set (`history` 0 is treated as 1: the newest is never deleted).
+//! - The revision at position `k >= history` left the keep-set when the revision at `k - history` was written.
+//!   It is deleted once that moment is at least `grace` ago; `grace` 0 deletes it at once.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use crate::layout::Digest;
+
+/// One stored revision as retention sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revision {
+    /// The revision's digest (its name in storage).
+    pub digest: Digest,
+    /// When it last became current: the stored object's `last_modified`.
+    pub written: SystemTime,
+}
+
+/// The digests to delete, in keep-set order (newer superseded revisions first). Never contains `current`, never
+/// contains the newest revision, and is the same for the same inputs. A digest listed twice counts once, with its
+/// latest time. For the current revision the time used is the latest of all times (it became current after every
+/// other revision was written), so clock skew between writers can only delay deletions, never hasten them.
+pub fn plan_deletions(
+    revisions: &[Revision],
+    current: Option<Digest>,
+    history: usize,
+    grace: Duration,
+    now: SystemTime,
+) -> Vec<Digest> {
+    let mut latest: HashMap<Digest, SystemTime> = HashMap::new();
+    for revision in revisions {
+        let written = latest.entry(revision.digest).or_insert(revision.written);
+        *written = (*written).max(revision.written);
+    }
+    let newest_time = latest.values().copied().max();
+    let mut ordered: Vec<Revision> = latest.into_iter().map(|(digest, written)| Revision { digest, written }).collect();
+    ordered.sort_by_key(|r| (Reverse(r.written), r.digest));
+    if let (Some(current), Some(newest_time)) = (current, newest_time)
+        && let Some(position) = ordered.iter().position(|r| r.digest == current)
+    {
+        let mut current_revision = ordered.remove(position);
+        current_revision.written = newest_time;
+        ordered.insert(0, current_revision);
+    }
+
+    let history = history.max(1);
+    ordered
+        .iter()
+        .enumerate()
+        .skip(history)
+        .filter(|(k, _)| {
+            let superseded_at = ordered[k - history].written;
+            now.duration_since(superseded_at).unwrap_or(Duration::ZERO) >= grace
+        })
+        .map(|(_, revision)| revision.digest)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_700_000_000;
+
+    fn digest(n: u8) -> Digest {
+        Digest::from_sha256([n; 32])
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + secs)
+    }
+
+    fn revs(list: &[(u8, u64)]) -> Vec<Revision> {
+        list.iter().map(|&(n, secs)| Revision { digest: digest(n), written: at(secs) }).collect()
+    }
+
+    struct Case {
+        name: &'static str,
+        revisions: &'static [(u8, u64)],
+        current: Option<u8>,
+        history: usize,
+        grace_secs: u64,
+        now: u64,
+        expected: &'static [u8],
+    }
+
+    const CASES: &[Case] = &[
+        Case { name: "empty", revisions: &[], current: None, history: 3, grace_secs: 0, now: 100, expected: &[] },
+        Case {
+            name: "within history nothing goes",
+            revisions: &[(1, 10), (2, 20), (3, 30)],
+            current: Some(3),
+            history: 3,
+            grace_secs: 0,
+            now: 100,
+            expected: &[],
+        },
+        Case {
+            name: "eager: beyond history goes at once",
+            revisions: &[(1, 10), (2, 20), (3, 30), (4, 40)],
+            current: Some(4),
+            history: 2,
+            grace_secs: 0,
+            now: 40,
+            expected: &[2, 1],
+        },
+        Case {
+            // 2 left the keep-set at 40 (when 4 was written), 1 at 30 (when 3 was written).
+            name: "grace runs from the supersession, not from the write",
+            revisions: &[(1, 10), (2, 20), (3, 30), (4, 40)],
+            current: Some(4),
+            history: 2,
+            grace_secs: 60,
+            now: 95,
+            expected: &[1],
+        },
+        Case {
+            name: "grace boundary is inclusive",
+            revisions: &[(1, 10), (2, 20), (3, 30), (4, 40)],
+            current: Some(4),
+            history: 2,
+            grace_secs: 60,
+            now: 100,
+            expected: &[2, 1],
+        },
+        Case {
+            name: "the current revision is kept even when oldest (rollback without a re-put)",
+            revisions: &[(1, 10), (2, 20), (3, 30)],
+            current: Some(1),
+            history: 1,
+            grace_secs: 0,
+            now: 100,
+            expected: &[3, 2],
+        },
+        Case {
+            name: "history 0 still keeps the newest",
+            revisions: &[(1, 10), (2, 20)],
+            current: None,
+            history: 0,
+            grace_secs: 0,
+            now: 100,
+            expected: &[1],
+        },
+        Case {
+            name: "a current digest that is not stored changes nothing",
+            revisions: &[(1, 10), (2, 20), (3, 30)],
+            current: Some(9),
+            history: 2,
+            grace_secs: 0,
+            now: 100,
+            expected: &[1],
+        },
+        Case {
+            name: "ties are broken by digest",
+            revisions: &[(7, 10), (5, 10), (6, 10)],
+            current: None,
+            history: 1,
+            grace_secs: 0,
+            now: 100,
+            expected: &[6, 7],
+        },
+        Case {
+            name: "a supersession in the future (clock skew) waits for the grace period",
+            revisions: &[(1, 10), (2, 500)],
+            current: Some(2),
+            history: 1,
+            grace_secs: 30,
+            now: 100,
+            expected: &[],
+        },
+        Case {
+            name: "duplicates count once with their latest time",
+            revisions: &[(1, 10), (2, 20), (1, 30)],
+            current: None,
+            history: 1,
+            grace_secs: 0,
+            now: 100,
+            expected: &[2],
+        },
+    ];
+
+    #[test]
+    fn plans_match_the_table() {
+        for case in CASES {
+            let input = revs(case.revisions);
+            let got = plan_deletions(
+                &input,
+                case.current.map(digest),
+                case.history,
+                Duration::from_secs(case.grace_secs),
+                at(case.now),
+            );
+            let expected: Vec<Digest> = case.expected.iter().copied().map(digest).collect();
+            assert_eq!(got, expected, "case {:?}", case.name);
+        }
+    }
+
+    #[test]
+    fn the_plan_does_not_depend_on_input_order() {
+        let mut input = revs(&[(1, 10), (2, 20), (3, 30), (4, 40), (5, 40)]);
+        let plan = plan_deletions(&input, Some(digest(3)), 2, Duration::from_secs(5), at(100));
+        input.reverse();
+        assert_eq!(plan_deletions(&input, Some(digest(3)), 2, Duration::from_secs(5), at(100)), plan);
+        assert!(!plan.contains(&digest(3)));
+    }
+}
