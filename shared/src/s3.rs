@@ -173,8 +173,11 @@ impl S3Store {
     }
 }
 
+/// S3 times in whole seconds: HEAD and GET carry `Last-Modified` in seconds while LIST has milliseconds, and every
+/// call must report the same time for the same object.
 fn system_time(time: Option<&DateTime>) -> SystemTime {
-    time.and_then(|t| SystemTime::try_from(*t).ok()).unwrap_or(SystemTime::UNIX_EPOCH)
+    let secs = time.and_then(|t| u64::try_from(t.secs()).ok()).unwrap_or(0);
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 fn size_of(length: Option<i64>) -> u64 {

@@ -51,7 +51,10 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Outcome {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let loaded = stdout.lines().find_map(|l| l.strip_prefix("RESULT:")).map(|json| serde_json::from_str(json).unwrap());
+    let loaded = stdout
+        .lines()
+        .find_map(|l| l.split_once("RESULT:").map(|(_, json)| json))
+        .map(|json| serde_json::from_str(json).unwrap());
     Outcome { code: output.status.code(), stderr: String::from_utf8_lossy(&output.stderr).into_owned(), loaded }
 }
 
