@@ -1,0 +1,175 @@
+//! The server's flags. Every flag has a `JAAS_*` environment variable and a key in the optional `--config` YAML
+//! file; [`jaas_shared::config::load`] layers them (defaults < file < env < flags). The storage flags are the
+//! shared [`StorageArgs`], identical to the controller's; the server only reads storage and never sweeps it, so
+//! `--storage-sweep-*` are accepted and ignored.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use jaas_shared::config::StorageArgs;
+use serde::{Deserialize, Serialize};
+
+use crate::logging::LogFormat;
+use crate::server::ServerSettings;
+
+/// Command-line arguments of `jaas-artifact-server`.
+#[derive(Debug, Clone, clap::Parser, Serialize, Deserialize)]
+#[command(name = "jaas-artifact-server", version, about = "Serves rendered JaaS artifacts to Flux over HTTP.")]
+pub struct ServerArgs {
+    /// Address the artifact port listens on.
+    #[arg(long, env = "JAAS_STORAGE_LISTEN_ADDRESS", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    pub storage_listen_address: IpAddr,
+    /// The artifact port.
+    #[arg(long, env = "JAAS_STORAGE_PORT", default_value_t = 8082)]
+    pub storage_port: u16,
+    /// Address of `/healthz`, `/readyz` and `/metrics`.
+    #[arg(long, env = "JAAS_METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8084")]
+    pub metrics_bind_address: SocketAddr,
+    /// Memory for cached artifact bodies, in bytes (suffixes KiB, MiB, GiB allowed); 0 disables the cache.
+    #[arg(long, env = "JAAS_CACHE_MAX_BYTES", default_value = "64MiB")]
+    pub cache_max_bytes: ByteSize,
+    /// Largest artifact kept in the cache; larger ones are always streamed from storage.
+    #[arg(long, env = "JAAS_CACHE_MAX_OBJECT_BYTES", default_value = "1MiB")]
+    pub cache_max_object_bytes: ByteSize,
+    /// Overall limit on each storage call and on each wait for the next body chunk (e.g. "10s"); past it the
+    /// request gets 503 (or, mid-body, the connection is closed).
+    #[arg(long, env = "JAAS_BACKEND_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub backend_timeout: Duration,
+    /// What a 503 advises clients to wait in `Retry-After` (whole seconds, at least 1).
+    #[arg(long, env = "JAAS_RETRY_AFTER", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub retry_after: Duration,
+    /// Log line format.
+    #[arg(long, env = "JAAS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+    /// How long in-flight responses may take to finish after SIGTERM (whole seconds, at least 1).
+    #[arg(long, env = "JAAS_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Worker threads serving artifacts; 0 means one per CPU.
+    #[arg(long, env = "JAAS_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// Where the artifacts are.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub storage: StorageArgs,
+}
+
+impl ServerArgs {
+    /// The settings the servers run with.
+    pub fn settings(&self) -> ServerSettings {
+        ServerSettings {
+            artifact_address: SocketAddr::new(self.storage_listen_address, self.storage_port),
+            metrics_address: self.metrics_bind_address,
+            cache_max_bytes: self.cache_max_bytes.0,
+            cache_max_object_bytes: self.cache_max_object_bytes.0,
+            backend_timeout: self.backend_timeout,
+            retry_after: self.retry_after,
+            shutdown_timeout: self.shutdown_timeout,
+            workers: self.workers,
+        }
+    }
+}
+
+/// A number of bytes, written as an integer with an optional binary suffix (`KiB`, `MiB`, `GiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ByteSizeRepr", into = "u64")]
+pub struct ByteSize(pub u64);
+
+/// A byte size as a config file may spell it: a number or a string with a suffix.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ByteSizeRepr {
+    Number(u64),
+    Text(String),
+}
+
+impl TryFrom<ByteSizeRepr> for ByteSize {
+    type Error = String;
+
+    fn try_from(repr: ByteSizeRepr) -> Result<Self, Self::Error> {
+        match repr {
+            ByteSizeRepr::Number(n) => Ok(Self(n)),
+            ByteSizeRepr::Text(text) => text.parse(),
+        }
+    }
+}
+
+impl From<ByteSize> for u64 {
+    fn from(size: ByteSize) -> Self {
+        size.0
+    }
+}
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (number, suffix) = s.split_at(digits);
+        let unit: u64 = match suffix.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            other => return Err(format!("unknown size suffix {other:?} in {s:?}: use B, KiB, MiB or GiB")),
+        };
+        let number: u64 = number.parse().map_err(|_| format!("{s:?} is not a size such as 1048576 or 64MiB"))?;
+        number.checked_mul(unit).map(Self).ok_or_else(|| format!("{s:?} is too large"))
+    }
+}
+
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("0", Some(0)),
+            ("1048576", Some(1 << 20)),
+            ("64MiB", Some(64 << 20)),
+            ("1 KiB", Some(1024)),
+            ("2GiB", Some(2 << 30)),
+            ("10B", Some(10)),
+            ("1MB", None),
+            ("-1", None),
+            ("MiB", None),
+            ("", None),
+            ("99999999999999GiB", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(text.parse::<ByteSize>().ok().map(|s| s.0), *expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let args = ServerArgs::try_parse_from(["jaas-artifact-server"]).unwrap();
+        let settings = args.settings();
+        assert_eq!(settings.artifact_address.to_string(), "0.0.0.0:8082");
+        assert_eq!(settings.metrics_address.to_string(), "0.0.0.0:8084");
+        assert_eq!(settings.cache_max_bytes, 64 << 20);
+        assert_eq!(settings.cache_max_object_bytes, 1 << 20);
+        assert_eq!(settings.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(args.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_config_file_value_round_trips_through_serde() {
+        let size: ByteSize = serde_json::from_str("\"2MiB\"").unwrap();
+        assert_eq!(size.0, 2 << 20);
+        let size: ByteSize = serde_json::from_str("4096").unwrap();
+        assert_eq!(serde_json::to_string(&size).unwrap(), "4096");
+    }
+}

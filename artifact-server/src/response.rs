@@ -1,0 +1,151 @@
+//! Building every response the artifact port sends, so that status codes and headers are decided in one place and
+//! `HEAD` and `GET` cannot drift apart: both go through [`artifact`] with the same [`Representation`], only the
+//! body differs.
+
+use std::ops::Range;
+use std::time::{Duration, SystemTime};
+
+use actix_web::HttpResponse;
+use actix_web::body::SizedStream;
+use actix_web::http::{StatusCode, header};
+use bytes::Bytes;
+use futures::stream::{self, BoxStream};
+use jaas_shared::StoreError;
+
+use crate::routing::ALLOWED_METHODS;
+
+/// Artifacts never change under their URL (the URL holds their sha256), so caches may keep them forever.
+pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// Flux fetches `.tar.gz`; `application/gzip` is the registered type (RFC 6713).
+pub const CONTENT_TYPE: &str = "application/gzip";
+
+/// What identifies the served artifact in headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Representation {
+    /// The quoted digest hex.
+    pub etag: String,
+    /// The whole artifact's size in bytes.
+    pub size: u64,
+    /// The object's modification time.
+    pub last_modified: SystemTime,
+}
+
+/// The bytes of a 200 or 206, already cut to the range being sent.
+pub enum Payload {
+    /// Bytes in memory (a cache hit).
+    Memory(Bytes),
+    /// A stream from the backend of exactly the announced length.
+    Stream(BoxStream<'static, Result<Bytes, StoreError>>),
+    /// No bytes (`HEAD`); `Content-Length` still announces what `GET` would send.
+    Headers,
+}
+
+/// A 200 (`range` = `None`) or 206 (`range` = the half-open range being sent) for the artifact.
+pub fn artifact(repr: &Representation, range: Option<&Range<u64>>, payload: Payload) -> HttpResponse {
+    let (status, sent) = match range {
+        Some(range) => (StatusCode::PARTIAL_CONTENT, range.clone()),
+        None => (StatusCode::OK, 0..repr.size),
+    };
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header((header::CONTENT_TYPE, CONTENT_TYPE))
+        .insert_header((header::ETAG, repr.etag.as_str()))
+        .insert_header((header::LAST_MODIFIED, httpdate::fmt_http_date(repr.last_modified)))
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header((header::ACCEPT_RANGES, "bytes"));
+    if range.is_some() {
+        builder.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", sent.start, sent.end.saturating_sub(1), repr.size),
+        ));
+    }
+    let length = sent.end - sent.start;
+    match payload {
+        Payload::Memory(bytes) => builder.body(bytes),
+        Payload::Stream(body) => builder.body(SizedStream::new(length, body)),
+        Payload::Headers => builder.body(SizedStream::new(length, stream::empty::<Result<Bytes, StoreError>>())),
+    }
+}
+
+/// A 304: validators and caching headers, no body. `Content-Length` is what a 200 would announce (RFC 9110 §15.4.5
+/// allows it, and it keeps `HEAD` and conditional `GET` alike).
+pub fn not_modified(repr: &Representation) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, repr.etag.as_str()))
+        .insert_header((header::LAST_MODIFIED, httpdate::fmt_http_date(repr.last_modified)))
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header((header::CONTENT_LENGTH, repr.size))
+        .body(actix_web::body::None::new())
+}
+
+/// A 416 naming the artifact's size.
+pub fn range_not_satisfiable(size: u64) -> HttpResponse {
+    HttpResponse::RangeNotSatisfiable()
+        .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .finish()
+}
+
+/// A 404 that reveals nothing about what exists.
+pub fn not_found() -> HttpResponse {
+    text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// A 405 for an artifact path with another method.
+pub fn method_not_allowed() -> HttpResponse {
+    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(ALLOWED_METHODS));
+    response
+}
+
+/// A 503 telling the client when to retry: storage is unreachable or too slow and the artifact is not cached.
+pub fn unavailable(retry_after: Duration) -> HttpResponse {
+    let mut response = text(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable, retry later\n");
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after.as_secs().max(1)));
+    response
+}
+
+/// A 500 for a storage failure that retrying will not fix; the details go to the log, not to the client.
+pub fn internal_error() -> HttpResponse {
+    text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+}
+
+fn text(status: StatusCode, body: &'static str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repr() -> Representation {
+        Representation { etag: "\"abc\"".into(), size: 10, last_modified: SystemTime::UNIX_EPOCH }
+    }
+
+    fn header<'a>(response: &'a HttpResponse, name: &header::HeaderName) -> &'a str {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_partial_response_names_its_range() {
+        let response = artifact(&repr(), Some(&(2..5)), Payload::Headers);
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(header(&response, &header::CONTENT_RANGE), "bytes 2-4/10");
+        assert_eq!(header(&response, &header::ETAG), "\"abc\"");
+        assert_eq!(header(&response, &header::LAST_MODIFIED), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(header(&response, &header::CACHE_CONTROL), CACHE_CONTROL);
+        assert_eq!(header(&response, &header::CONTENT_TYPE), CONTENT_TYPE);
+    }
+
+    #[test]
+    fn error_responses_carry_their_required_headers() {
+        assert_eq!(header(&range_not_satisfiable(10), &header::CONTENT_RANGE), "bytes */10");
+        assert_eq!(header(&method_not_allowed(), &header::ALLOW), "GET, HEAD");
+        assert_eq!(header(&unavailable(Duration::from_secs(5)), &header::RETRY_AFTER), "5");
+        assert_eq!(header(&unavailable(Duration::ZERO), &header::RETRY_AFTER), "1");
+        assert_eq!(header(&not_modified(&repr()), &header::CONTENT_LENGTH), "10");
+    }
+}

@@ -1,0 +1,185 @@
+//! The artifact handler: routes a request, answers from the cache when it can, otherwise from the backend, and
+//! writes one access-log line and the request metrics for every response.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::{self, HeaderMap, HeaderName};
+use actix_web::{HttpRequest, HttpResponse, web};
+use jaas_shared::store::etag_for;
+use jaas_shared::{ByteRange, ObjectMeta, StoreError};
+
+use crate::backend::Backend;
+use crate::cache::{ArtifactCache, CachedArtifact};
+use crate::conditional::{RangeRequest, if_none_match_matches, parse_range};
+use crate::metrics::ServerMetrics;
+use crate::response::{self, Payload, Representation};
+use crate::routing::{ArtifactRequest, Rejection, route};
+
+/// Everything the artifact handler needs, shared by all workers.
+#[derive(Debug)]
+pub struct ArtifactService {
+    backend: Backend,
+    cache: ArtifactCache,
+    metrics: ServerMetrics,
+    retry_after: Duration,
+}
+
+/// Where an answer came from, for the access log.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Rejected,
+    Cache,
+    Backend,
+}
+
+/// The longest part of a request path written to the access log; hostile paths can be kilobytes long.
+const MAX_LOGGED_PATH: usize = 512;
+
+impl ArtifactService {
+    /// A service over `backend`, caching small artifacts in `cache`; 503s ask clients to come back after
+    /// `retry_after`.
+    pub fn new(backend: Backend, cache: ArtifactCache, metrics: ServerMetrics, retry_after: Duration) -> Self {
+        Self { backend, cache, metrics, retry_after }
+    }
+
+    /// Answers one request from what is known about the artifact: a cache hit or a backend call.
+    async fn serve(&self, request: &ArtifactRequest, headers: &HeaderMap) -> (HttpResponse, Source) {
+        let key = &request.key;
+        let etag = etag_for(key);
+        let not_modified = header_str(headers, &header::IF_NONE_MATCH).is_some_and(|v| if_none_match_matches(v, &etag));
+        let range = parse_range(header_str(headers, &header::RANGE), header_str(headers, &header::IF_RANGE), &etag);
+        if let Some(hit) = self.cache.get(key) {
+            self.metrics.cache_hits.inc();
+            return (self.answer_from_memory(request.head_only, &hit, etag, not_modified, range), Source::Cache);
+        }
+        self.metrics.cache_misses.inc();
+        let response = match self.answer_from_backend(request, etag, not_modified, range).await {
+            Ok(response) => response,
+            Err(StoreError::NotFound(_)) => response::not_found(),
+            Err(StoreError::InvalidRange { size }) => response::range_not_satisfiable(size),
+            Err(err @ StoreError::Unavailable(_)) => {
+                tracing::warn!(artifact = %key, error = %err, "storage unavailable, answering 503");
+                response::unavailable(self.retry_after)
+            }
+            Err(err @ StoreError::Other(_)) => {
+                tracing::error!(artifact = %key, error = %err, "storage failed, answering 500");
+                response::internal_error()
+            }
+        };
+        (response, Source::Backend)
+    }
+
+    fn answer_from_memory(
+        &self,
+        head_only: bool,
+        hit: &CachedArtifact,
+        etag: String,
+        not_modified: bool,
+        range: RangeRequest,
+    ) -> HttpResponse {
+        let repr = Representation { etag, size: hit.body.len() as u64, last_modified: hit.last_modified };
+        if not_modified {
+            return response::not_modified(&repr);
+        }
+        let Ok(partial) = plan(range, repr.size) else {
+            return response::range_not_satisfiable(repr.size);
+        };
+        if head_only {
+            return response::artifact(&repr, partial.as_ref(), Payload::Headers);
+        }
+        let sent = partial.clone().unwrap_or(0..repr.size);
+        // Both ends are within the body: `plan` resolved them against its length.
+        #[allow(clippy::cast_possible_truncation)]
+        let body = hit.body.slice(sent.start as usize..sent.end as usize);
+        self.metrics.response_bytes.inc_by(body.len() as u64);
+        response::artifact(&repr, partial.as_ref(), Payload::Memory(body))
+    }
+
+    async fn answer_from_backend(
+        &self,
+        request: &ArtifactRequest,
+        etag: String,
+        not_modified: bool,
+        range: RangeRequest,
+    ) -> Result<HttpResponse, StoreError> {
+        let key = &request.key;
+        if request.head_only || not_modified {
+            let repr = representation(etag, &self.backend.head(key).await?);
+            if not_modified {
+                return Ok(response::not_modified(&repr));
+            }
+            return Ok(match plan(range, repr.size) {
+                Ok(partial) => response::artifact(&repr, partial.as_ref(), Payload::Headers),
+                Err(_) => response::range_not_satisfiable(repr.size),
+            });
+        }
+        if let RangeRequest::Single(byte_range) = range {
+            let got = self.backend.get(key, Some(byte_range)).await?;
+            let repr = representation(etag, &got.meta);
+            return Ok(response::artifact(&repr, Some(&got.range), Payload::Stream(self.backend.relay(got.body))));
+        }
+        let got = self.backend.get(key, None).await?;
+        let repr = representation(etag, &got.meta);
+        if !self.cache.admits(repr.size) {
+            return Ok(response::artifact(&repr, None, Payload::Stream(self.backend.relay(got.body))));
+        }
+        let body = self.backend.read_all(got.body, repr.size).await?;
+        self.cache.insert(key.clone(), CachedArtifact { body: body.clone(), last_modified: repr.last_modified });
+        self.metrics.cache_bytes.set(i64::try_from(self.cache.used_bytes()).unwrap_or(i64::MAX));
+        self.metrics.response_bytes.inc_by(body.len() as u64);
+        Ok(response::artifact(&repr, None, Payload::Memory(body)))
+    }
+}
+
+/// The actix handler for every request on the artifact port.
+pub async fn handle(request: HttpRequest, service: web::Data<ArtifactService>) -> HttpResponse {
+    let started = Instant::now();
+    let uri = request.uri();
+    let (response, source) = match route(request.method(), uri.path(), uri.query()) {
+        Ok(artifact) => service.serve(&artifact, request.headers()).await,
+        Err(Rejection::NotFound) => (response::not_found(), Source::Rejected),
+        Err(Rejection::MethodNotAllowed) => (response::method_not_allowed(), Source::Rejected),
+    };
+    let status = response.status().as_u16();
+    service.metrics.count_response(request.method(), status);
+    let length = match response.body().size() {
+        BodySize::Sized(n) => n,
+        BodySize::None | BodySize::Stream => 0,
+    };
+    let path = uri.path();
+    tracing::info!(
+        target: "access",
+        method = %request.method(),
+        path = %path.get(..MAX_LOGGED_PATH).unwrap_or(path),
+        query = uri.query().is_some(),
+        status,
+        length,
+        source = ?source,
+        peer = ?request.peer_addr(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+    );
+    response
+}
+
+/// The header as text, if present and visible ASCII.
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// Decides between the whole artifact (`Ok(None)`), one range of it (`Ok(Some(range))`) and a 416 (`Err`).
+fn plan(range: RangeRequest, size: u64) -> Result<Option<Range<u64>>, StoreError> {
+    match range {
+        RangeRequest::Whole | RangeRequest::Multiple => Ok(None),
+        RangeRequest::Single(byte_range) => ByteRange::resolve(byte_range, size).map(Some),
+    }
+}
+
+fn representation(etag: String, meta: &ObjectMeta) -> Representation {
+    Representation { etag, size: meta.size, last_modified: meta.last_modified }
+}
+
+#[cfg(test)]
+#[path = "serve_tests.rs"]
+mod tests;

@@ -1,0 +1,200 @@
+//! The real binary against a real S3 server (Ceph radosgw in CI), configured by `JAAS_S3_ENDPOINT`,
+//! `JAAS_S3_BUCKET`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_REGION`. Without them these tests fail:
+//! an S3 path that silently never runs is worse than a red test. Start radosgw with
+//! `eval "$(bash e2e/s3-start.sh)"`.
+//!
+//! Outages are real: the server talks to S3 through a TCP proxy the test switches to refusing or black-holing
+//! connections (cutting the open ones), so cached revisions must come from memory and the rest must get 503.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::proxy::{Mode, Proxy};
+use common::{Server, request};
+use jaas_shared::{ArtifactKey, ArtifactStore, ChecksumMode, Digest, S3Credentials, S3Settings, S3Store};
+use tempfile::TempDir;
+
+/// The S3 server the tests use.
+struct S3Env {
+    endpoint: String,
+    bucket: String,
+    access_key: String,
+    secret_key: String,
+    region: String,
+}
+
+fn s3_env() -> S3Env {
+    let names = ["JAAS_S3_ENDPOINT", "JAAS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"];
+    let values: Vec<Option<String>> = names.iter().map(|n| std::env::var(n).ok().filter(|v| !v.is_empty())).collect();
+    let missing: Vec<&str> = names.iter().zip(&values).filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
+    assert!(
+        missing.is_empty(),
+        "the S3 tests need a real S3 server, but {} not set; start one with `eval \"$(bash e2e/s3-start.sh)\"`",
+        missing.join(", ")
+    );
+    let [endpoint, bucket, access_key, secret_key, region] =
+        <[String; 5]>::try_from(values.into_iter().map(Option::unwrap_or_default).collect::<Vec<_>>()).unwrap();
+    S3Env { endpoint, bucket, access_key, secret_key, region }
+}
+
+impl S3Env {
+    /// The endpoint's socket address, for the proxy.
+    fn socket_addr(&self) -> SocketAddr {
+        let authority = self.endpoint.split_once("://").map_or(self.endpoint.as_str(), |(_, rest)| rest);
+        authority.trim_end_matches('/').to_socket_addrs().unwrap().next().unwrap()
+    }
+
+    /// A prefix no other test run uses.
+    fn unique_prefix(test: &str) -> String {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        format!("artifact-server-tests/{test}-{}-{nanos}", std::process::id())
+    }
+
+    /// Writes artifacts straight to S3 with the shared backend, as the controller would.
+    fn seed(&self, prefix: &str, bodies: &[&[u8]]) -> Vec<ArtifactKey> {
+        let settings = S3Settings {
+            endpoint_url: self.endpoint.clone(),
+            force_path_style: true,
+            bucket: self.bucket.clone(),
+            prefix: prefix.to_owned(),
+            region: self.region.clone(),
+            credentials: S3Credentials::Static {
+                access_key: self.access_key.clone(),
+                secret_key: self.secret_key.clone(),
+                session_token: None,
+            },
+            checksum: ChecksumMode::WhenRequired,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let store = S3Store::new(settings).await;
+            let mut keys = Vec::new();
+            for body in bodies {
+                let key = ArtifactKey::new("team-a", "web", Digest::of(body)).unwrap();
+                store.put(&key, Bytes::copy_from_slice(body)).await.unwrap();
+                keys.push(key);
+            }
+            keys
+        })
+    }
+
+    /// Starts the server on `endpoint` (the real one or a proxy) with extra flags.
+    fn server(&self, dir: &TempDir, endpoint: &str, prefix: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["--storage-backend", "s3", "--s3-endpoint", endpoint, "--s3-bucket", &self.bucket];
+        args.extend(["--s3-prefix", prefix, "--s3-region", &self.region]);
+        args.extend(extra);
+        let envs = [("JAAS_S3_ACCESS_KEY", self.access_key.as_str()), ("JAAS_S3_SECRET_KEY", self.secret_key.as_str())];
+        Server::start(dir.path(), &args, &envs)
+    }
+}
+
+#[test]
+fn s3_artifacts_are_served_with_ranges_etags_and_errors() {
+    let env = s3_env();
+    let prefix = S3Env::unique_prefix("statuses");
+    let large = common::pseudo_random(3 << 20, 3);
+    let keys = env.seed(&prefix, &[b"small artifact on s3", &large]);
+    let dir = TempDir::new().unwrap();
+    let server = env.server(&dir, &env.endpoint, &prefix, &[]);
+    for (key, body) in keys.iter().zip([&b"small artifact on s3"[..], &large]) {
+        let path = key.url_path();
+        for _ in 0..2 {
+            let get = server.get(&path, &[]);
+            assert_eq!((get.status, get.body.len()), (200, body.len()));
+            assert!(get.body == body, "{path}: wrong bytes");
+            let head = request(server.port, "HEAD", &path, &[]).unwrap();
+            assert_eq!(head.stable_headers(), get.stable_headers());
+            let partial = server.get(&path, &[("Range", "bytes=4-9")]);
+            assert_eq!((partial.status, partial.body.as_slice()), (206, &body[4..10]));
+            let partial_head = request(server.port, "HEAD", &path, &[("Range", "bytes=4-9")]).unwrap();
+            assert_eq!(partial_head.stable_headers(), partial.stable_headers());
+            let beyond = server.get(&path, &[("Range", &format!("bytes={}-", body.len()))]);
+            assert_eq!(beyond.status, 416);
+            assert_eq!(beyond.header("content-range"), Some(format!("bytes */{}", body.len()).as_str()));
+            let etag = get.header("etag").unwrap();
+            assert_eq!(server.get(&path, &[("If-None-Match", etag)]).status, 304);
+        }
+    }
+    let missing = ArtifactKey::new("team-a", "web", Digest::of(b"never stored")).unwrap();
+    assert_eq!(server.get(&missing.url_path(), &[]).status, 404);
+    assert_eq!(request(server.port, "DELETE", &keys[0].url_path(), &[]).unwrap().status, 405);
+    let calls = server.backend_calls();
+    let file = keys[0].digest().file_name();
+    for hostile in
+        [format!("/team-a/%2e%2e/{file}"), format!("/team-a/web%2f/{file}"), format!("/team-a/web/{file}%00")]
+    {
+        assert_eq!(server.get(&hostile, &[]).status, 404, "{hostile}");
+    }
+    assert!(server.backend_calls() - calls < 0.5, "a hostile path reached S3");
+    assert_eq!(request(server.metrics_port, "GET", "/readyz", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn during_an_s3_outage_cached_revisions_are_served_and_others_get_503() {
+    let env = s3_env();
+    let prefix = S3Env::unique_prefix("outage");
+    let keys = env.seed(&prefix, &[b"cached revision", b"uncached revision"]);
+    let (cached, uncached) = (keys[0].url_path(), keys[1].url_path());
+    let proxy = Proxy::start(env.socket_addr());
+    let dir = TempDir::new().unwrap();
+    let server = env.server(&dir, &proxy.url(), &prefix, &["--backend-timeout", "2s", "--retry-after", "9s"]);
+    assert_eq!(server.get(&cached, &[]).body, b"cached revision");
+
+    for mode in [Mode::Reject, Mode::Blackhole] {
+        proxy.set_mode(mode);
+        let started = Instant::now();
+        let hit = server.get(&cached, &[]);
+        assert_eq!((hit.status, hit.body.as_slice()), (200, &b"cached revision"[..]), "{mode:?}");
+        assert!(started.elapsed() < Duration::from_millis(500), "{mode:?}: a cache hit waited for S3");
+        let started = Instant::now();
+        let miss = server.get(&uncached, &[]);
+        let waited = started.elapsed();
+        assert_eq!(miss.status, 503, "{mode:?}");
+        assert_eq!(miss.header("retry-after"), Some("9"), "{mode:?}");
+        assert!(waited < Duration::from_secs(4), "{mode:?}: 503 took {waited:?} with --backend-timeout 2s");
+        assert_eq!(request(server.metrics_port, "GET", "/readyz", &[]).unwrap().status, 503, "{mode:?}");
+    }
+
+    proxy.set_mode(Mode::Forward);
+    let recovered = server.get(&uncached, &[]);
+    assert_eq!((recovered.status, recovered.body.as_slice()), (200, &b"uncached revision"[..]), "after the outage");
+    assert_eq!(request(server.metrics_port, "GET", "/readyz", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn memory_stays_bounded_while_streaming_from_s3() {
+    let env = s3_env();
+    let prefix = S3Env::unique_prefix("memory");
+    let body = common::pseudo_random(1 << 20, 11).repeat(48);
+    let keys = env.seed(&prefix, &[&body]);
+    let dir = TempDir::new().unwrap();
+    let server = env.server(&dir, &env.endpoint, &prefix, &[]);
+    let baseline = server.rss_kib();
+    let path = keys[0].url_path();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let port = server.port;
+            let path = path.clone();
+            std::thread::spawn(move || request(port, "GET", &path, &[]).unwrap())
+        })
+        .collect();
+    let mut peak = baseline;
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while !readers.iter().all(std::thread::JoinHandle::is_finished) {
+        assert!(Instant::now() < deadline, "downloads did not finish in 120 s");
+        peak = peak.max(server.rss_kib());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for reader in readers {
+        let response = reader.join().unwrap();
+        assert_eq!(response.status, 200);
+        assert!(response.body == body, "corrupt download");
+    }
+    eprintln!("RSS baseline {baseline} KiB, peak {peak} KiB while sending 4 x 48 MiB from S3");
+    assert!(peak < baseline + 64 * 1024, "RSS grew from {baseline} KiB to {peak} KiB");
+}
