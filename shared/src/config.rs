@@ -219,7 +219,7 @@ pub fn spawn_sweeper(store: Arc<dyn ArtifactStore>, interval: Duration) -> Optio
             ticks.tick().await;
             match store.sweep().await {
                 Ok(report) if report.removed > 0 => {
-                    tracing::info!(removed = report.removed, "swept leftover temp files")
+                    tracing::info!(removed = report.removed, "swept leftover temp files");
                 }
                 Ok(_) => tracing::debug!("sweep found nothing to remove"),
                 Err(err) => tracing::warn!(error = %err, "storage sweep failed; retrying at the next interval"),
@@ -229,6 +229,7 @@ pub fn spawn_sweeper(store: Arc<dyn ArtifactStore>, interval: Duration) -> Optio
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

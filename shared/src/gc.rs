@@ -64,6 +64,7 @@ pub fn plan_deletions(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

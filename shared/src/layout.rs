@@ -264,6 +264,7 @@ pub fn join_prefix(prefix: &str, relative: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

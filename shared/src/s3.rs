@@ -349,6 +349,7 @@ impl ArtifactStore for S3Store {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -147,6 +147,7 @@ pub fn etag_for(key: &ArtifactKey) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

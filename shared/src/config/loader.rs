@@ -128,5 +128,6 @@ fn read_yaml_map(path: &Path) -> Result<Map<String, Value>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 #[path = "loader_tests.rs"]
 mod tests;

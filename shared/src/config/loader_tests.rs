@@ -84,8 +84,8 @@ fn defaults_apply_without_anything_set() {
     let args = loaded(&[], &[]);
     assert_eq!(args.storage.storage_backend, StorageBackend::Local);
     assert_eq!(args.storage.storage_path, std::path::Path::new("/var/lib/jaas/artifacts"));
-    assert_eq!(args.storage.storage_sweep_interval, Duration::from_secs(600));
-    assert_eq!(args.storage.storage_sweep_max_tmp_age, Duration::from_secs(1800));
+    assert_eq!(args.storage.storage_sweep_interval, Duration::from_mins(10));
+    assert_eq!(args.storage.storage_sweep_max_tmp_age, Duration::from_mins(30));
     assert_eq!(args.storage.s3_region, "us-east-1");
     assert!(args.storage.s3_use_ssl && !args.storage.s3_anonymous);
     assert_eq!(args.port, 8080);
@@ -99,7 +99,7 @@ fn file_beats_defaults() {
     let args = loaded(&["--config", file.path().to_str().unwrap()], &[]);
     assert_eq!(args.storage.storage_backend, StorageBackend::S3);
     assert_eq!(args.storage.s3_bucket.as_deref(), Some("from-file"));
-    assert_eq!(args.storage.storage_sweep_interval, Duration::from_secs(60));
+    assert_eq!(args.storage.storage_sweep_interval, Duration::from_mins(1));
     assert_eq!(args.port, 9000);
     assert_eq!(args.storage.s3_region, "us-east-1", "keys absent from the file keep their defaults");
 }

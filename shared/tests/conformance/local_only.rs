@@ -27,7 +27,7 @@ fn tmp_files(dir: &Path) -> Vec<PathBuf> {
 #[ignore = "run as a child process by writer_killed_mid_put_leaves_only_sweepable_residue"]
 async fn killed_writer_child() {
     let Ok(root) = std::env::var(CHILD_ROOT) else { return };
-    let store = LocalStore::new(root.into(), Duration::from_secs(3600)).with_write_pause(Duration::from_millis(20));
+    let store = LocalStore::new(root.into(), Duration::from_hours(1)).with_write_pause(Duration::from_millis(20));
     let bytes = payload(PAYLOAD, 7);
     store.put(&key_for("killed", "app", &bytes), bytes).await.unwrap();
 }
@@ -46,7 +46,7 @@ async fn writer_killed_mid_put_leaves_only_sweepable_residue() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     let seen = loop {
         let partial = tmp_files(&snippet_dir)
             .into_iter()
@@ -65,7 +65,7 @@ async fn writer_killed_mid_put_leaves_only_sweepable_residue() {
     assert!(seen.exists(), "the partial temp file should remain as residue");
     let written = std::fs::metadata(&seen).unwrap().len();
     assert!(written > 0 && written < PAYLOAD as u64, "killed after {written} bytes");
-    let store = LocalStore::new(root.clone(), Duration::from_secs(3600));
+    let store = LocalStore::new(root.clone(), Duration::from_hours(1));
     assert!(!root.join(key.relative_path()).exists(), "a partial object became visible");
     assert!(matches!(store.head(&key).await, Err(StoreError::NotFound(_))));
     assert!(matches!(store.get(&key, None).await, Err(StoreError::NotFound(_))));
@@ -89,7 +89,7 @@ async fn writer_killed_mid_put_leaves_only_sweepable_residue() {
 #[tokio::test]
 async fn list_ignores_temp_files_and_foreign_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::new(dir.path().to_path_buf(), Duration::from_secs(1800));
+    let store = LocalStore::new(dir.path().to_path_buf(), Duration::from_mins(30));
     let key = key_for("ns", "app", b"real");
     store.put(&key, bytes::Bytes::from_static(b"real")).await.unwrap();
     let snippet_dir = dir.path().join("ns/app");
@@ -127,7 +127,7 @@ async fn hostile_keys_cannot_be_built_and_stored_keys_stay_under_the_root() {
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("artifacts");
-    let store = LocalStore::new(root.clone(), Duration::from_secs(1800));
+    let store = LocalStore::new(root.clone(), Duration::from_mins(30));
     let key = key_for("ns", "a.b", b"x");
     store.put(&key, bytes::Bytes::from_static(b"x")).await.unwrap();
     assert!(root.join("ns/a.b").join(&file).is_file());
