@@ -248,6 +248,26 @@ mod tests {
         assert!(endpoint_url("https://s3.eu-west-1.amazonaws.com", true).unwrap().1);
     }
 
+    #[tokio::test]
+    async fn the_sweeper_removes_old_residue_and_zero_disables_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let snippet_dir = dir.path().join("ns/app");
+        std::fs::create_dir_all(&snippet_dir).unwrap();
+        let residue = snippet_dir.join(format!("sha256-{}.1-0.tar.gz.tmp", "0".repeat(64)));
+        std::fs::write(&residue, b"partial").unwrap();
+        let store: Arc<dyn ArtifactStore> = Arc::new(LocalStore::new(dir.path().into(), Duration::from_millis(1)));
+        assert!(spawn_sweeper(store.clone(), Duration::ZERO).is_none());
+        let sweeper = spawn_sweeper(store, Duration::from_millis(20)).unwrap();
+        for _ in 0..250 {
+            if !residue.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        sweeper.abort();
+        assert!(!residue.exists(), "the sweeper did not remove {}", residue.display());
+    }
+
     #[test]
     fn malformed_endpoints_are_rejected_with_the_flag_named() {
         for raw in ["", "ftp://h:1", "http://", "h:0", "h:99999", "h:x", "h/path", "http://h:1/bucket", "a b:1", "[::1"]

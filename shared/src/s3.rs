@@ -14,10 +14,12 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 
 use crate::layout::{ArtifactKey, SnippetRef, join_prefix};
 use crate::store::{ArtifactStore, ByteRange, GetResult, ObjectMeta, StoreError, SweepReport, etag_for};
+
+mod settings;
+pub use settings::{ChecksumMode, S3Credentials, S3Settings};
 
 /// Time allowed to open a TCP (and TLS) connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -27,65 +29,6 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts per call (the first one included), with exponential backoff between them.
 const MAX_ATTEMPTS: u32 = 3;
-
-/// When the SDK computes and checks payload checksums. Many on-premises servers (Ceph radosgw 16 among them) reject
-/// the SDK's default `aws-chunked` trailing checksums, hence `when-required` by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChecksumMode {
-    /// Only where an operation requires one.
-    #[default]
-    WhenRequired,
-    /// Wherever the operation supports one (the AWS SDK default).
-    WhenSupported,
-}
-
-/// Where the S3 credentials come from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum S3Credentials {
-    /// Fixed keys.
-    Static {
-        /// The access key id.
-        access_key: String,
-        /// The secret access key.
-        secret_key: String,
-        /// A session token for temporary keys.
-        session_token: Option<String>,
-    },
-    /// No signing at all (a public bucket).
-    Anonymous,
-    /// The AWS default chain: environment, web identity (IRSA), profile, container and instance metadata.
-    DefaultChain,
-}
-
-impl std::fmt::Debug for S3Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Static { .. } => "Static(<redacted>)",
-            Self::Anonymous => "Anonymous",
-            Self::DefaultChain => "DefaultChain",
-        })
-    }
-}
-
-/// Everything needed to reach one bucket.
-#[derive(Debug, Clone)]
-pub struct S3Settings {
-    /// The endpoint as a URL with scheme, e.g. `http://127.0.0.1:7480`.
-    pub endpoint_url: String,
-    /// Path-style addressing (`endpoint/bucket/key`); needed by nearly every non-AWS server.
-    pub force_path_style: bool,
-    /// The bucket; it must exist.
-    pub bucket: String,
-    /// Key prefix inside the bucket; may be empty.
-    pub prefix: String,
-    /// The signing region.
-    pub region: String,
-    /// How requests are signed.
-    pub credentials: S3Credentials,
-    /// When payload checksums are computed and validated.
-    pub checksum: ChecksumMode,
-}
 
 /// Artifacts stored as S3 objects. Writes are atomic on the server side; there is no residue to sweep.
 #[derive(Debug, Clone)]
