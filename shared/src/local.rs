@@ -33,8 +33,9 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
-    /// A store rooted at `root` (created by [`ArtifactStore::check`] if missing) whose sweep removes temp files older
-    /// than `sweep_max_tmp_age`. Nothing is touched on disk here.
+    /// A store rooted at `root` (created by [`ArtifactStore::check`] if missing) whose sweep removes temp files at
+    /// least `sweep_max_tmp_age` old. Keep that age well above the longest write: a live writer's temp file younger
+    /// than it is never touched (`--storage-sweep-max-tmp-age` refuses 0). Nothing is touched on disk here.
     pub fn new(root: PathBuf, sweep_max_tmp_age: Duration) -> Self {
         Self { root, sweep_max_tmp_age, write_pause: None }
     }
