@@ -1,0 +1,136 @@
+//! Differential test against go-jsonnet, the reference implementation: every program under
+//! `tests/differential/corpus/` is rendered by the real `jaas render <file> --format json` and by go-jsonnet's
+//! Python binding, and the two values must agree (strings byte for byte; see docs/fidelity.md).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The corpus directory: one small Jsonnet program per file, each exercising std functions manifests rely on.
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/differential/corpus");
+/// The Python helper that evaluates files with go-jsonnet (`pip install gojsonnet`).
+const GO_HELPER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/differential/go_jsonnet.py");
+/// Fewer programs than this means the corpus went missing, not that everything agrees.
+const MIN_CORPUS: usize = 100;
+
+/// What one implementation made of one program.
+#[derive(Debug)]
+enum Outcome {
+    /// The program evaluated; the value parsed from the JSON output.
+    Value(Value),
+    /// The program failed to evaluate; the message is kept for the report only.
+    Error(String),
+}
+
+fn corpus_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(CORPUS)
+        .unwrap_or_else(|e| panic!("cannot read the corpus {CORPUS}: {e}"))
+        .map(|entry| entry.expect("corpus entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jsonnet"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Evaluates all files with go-jsonnet in one Python process.
+fn go_jsonnet(files: &[PathBuf]) -> BTreeMap<PathBuf, Outcome> {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let output = Command::new(&python).arg(GO_HELPER).args(files).output().unwrap_or_else(|e| {
+        panic!("cannot run `{python}` ({e}): the differential test needs Python 3 and `pip install gojsonnet`")
+    });
+    assert!(
+        output.status.success(),
+        "go-jsonnet is not available ({}): run `pip install gojsonnet` (the differential test never skips)\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: BTreeMap<String, Value> =
+        serde_json::from_slice(&output.stdout).expect("the go-jsonnet helper prints a JSON object");
+    results
+        .into_iter()
+        .map(|(path, result)| {
+            let outcome = if let Some(Value::String(text)) = result.get("ok") {
+                Outcome::Value(serde_json::from_str(text).expect("go-jsonnet prints JSON"))
+            } else {
+                Outcome::Error(result["error"].as_str().unwrap_or_default().to_owned())
+            };
+            (PathBuf::from(path), outcome)
+        })
+        .collect()
+}
+
+/// Renders one file exactly as a user would: `jaas render <file> --format json`.
+fn jaas_render(file: &Path) -> Outcome {
+    let output = Command::new(env!("CARGO_BIN_EXE_jaas"))
+        .arg("render")
+        .arg(file)
+        .args(["--format", "json"])
+        .output()
+        .expect("run jaas render");
+    if !output.status.success() {
+        return Outcome::Error(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    match serde_json::from_slice(&output.stdout) {
+        Ok(value) => Outcome::Value(value),
+        Err(e) => Outcome::Error(format!(
+            "`jaas render --format json` printed something that is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )),
+    }
+}
+
+/// Strings and structure must be identical; numbers are compared as the doubles Jsonnet has, because how a
+/// number is spelled in the JSON document is the output layer's business, not std's.
+fn same_value(ours: &Value, reference: &Value) -> bool {
+    match (ours, reference) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_value(x, y)),
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
+        }
+        _ => ours == reference,
+    }
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Value(value) => serde_json::to_string_pretty(value).expect("a Value serialises"),
+        Outcome::Error(message) => format!("error: {}", message.trim_end()),
+    }
+}
+
+#[test]
+fn corpus_agrees_with_go_jsonnet() {
+    let files = corpus_files();
+    assert!(files.len() >= MIN_CORPUS, "expected at least {MIN_CORPUS} programs in {CORPUS}, found {}", files.len());
+    let reference = go_jsonnet(&files);
+    let mut disagreements = Vec::new();
+    for file in &files {
+        let expected = reference.get(file).unwrap_or_else(|| panic!("go-jsonnet gave no result for {}", file.display()));
+        let ours = jaas_render(file);
+        let agree = match (&ours, expected) {
+            (Outcome::Value(a), Outcome::Value(b)) => same_value(a, b),
+            (Outcome::Error(_), Outcome::Error(_)) => true,
+            _ => false,
+        };
+        if !agree {
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
+            disagreements.push(format!(
+                "--- {name}\ngo-jsonnet:\n{}\njaas:\n{}\n",
+                describe(expected),
+                describe(&ours)
+            ));
+        }
+    }
+    let agreed = files.len() - disagreements.len();
+    println!("differential: {agreed}/{} programs agree with go-jsonnet", files.len());
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} programs differ from go-jsonnet:\n{}",
+        disagreements.len(),
+        files.len(),
+        disagreements.join("\n")
+    );
+}

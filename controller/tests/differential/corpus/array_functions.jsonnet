@@ -1,0 +1,1 @@
+{ out: [std.range(0, 5), std.makeArray(3, function(i) i * i), std.repeat('ab', 3), std.repeat([1], 2), std.slice([1, 2, 3, 4, 5], 1, 4, 2), std.reverse([1, 2, 3]), std.flattenArrays([[1], [2, [3]]]), std.member([1, 2], 2), std.count([1, 2, 1], 1), std.find(1, [1, 2, 1])] }

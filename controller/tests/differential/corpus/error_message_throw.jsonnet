@@ -1,0 +1,1 @@
+{ out: error 'custom failure' }

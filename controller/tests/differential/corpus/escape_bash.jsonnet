@@ -1,0 +1,1 @@
+{ out: [std.escapeStringBash(s) for s in ['plain', "it's", 'a b', '$HOME', '"dq"', 'nl\nx', '']] }

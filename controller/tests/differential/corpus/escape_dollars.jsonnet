@@ -1,0 +1,1 @@
+{ out: [std.escapeStringDollars(s) for s in ['$x', '$$', 'no', '$ $ $', '']] }

@@ -1,0 +1,1 @@
+{ out: [std.format('%.2f', [0.005]), std.format('%.2f', [0.015]), std.format('%.1f', [0.05]), std.format('%f', [-0.0]), std.format('%.10f', [1 / 3]), std.format('%.3e', [-0.0]), std.format('%g', [1e19]), std.format('%g', [0])] }

@@ -1,0 +1,1 @@
+{ out: std.format('%r', ['str']) }

@@ -1,0 +1,1 @@
+{ out: std.manifestJsonEx({ a: [1, 2, { b: null }], c: 'd', e: {}, f: [] }, '  ') }

@@ -1,0 +1,1 @@
+{ out: std.manifestJsonEx({ a: [[], {}], b: { c: { d: [] } }, e: [[[]]] }, '  '), min: std.manifestJsonMinified({ a: [[], {}], b: {} }) }

@@ -1,0 +1,1 @@
+{ out: std.manifestJsonEx({ a: 'x\ny', b: [{ c: [] }] }, '\n') }

@@ -1,0 +1,1 @@
+{ out: std.lines([std.manifestYamlDoc({ a: 1 }), '---', std.manifestYamlDoc({ b: [1] })]) }

@@ -1,0 +1,1 @@
+{ out: [std.floor(2.7), std.ceil(2.1), std.round(2.5), std.round(-2.5), std.abs(-3), std.sign(-2), std.max(1, 2), std.clamp(5, 1, 3), std.pow(2, 10), std.sqrt(2), std.exp(1), std.log(10), std.mantissa(8), std.exponent(8), std.modulo(-7, 3), -7 % 3, 7.5 % 2, std.isInteger(1.0), std.isDecimal(1.5)] }

@@ -1,0 +1,1 @@
+{ out: [std.tan(1), std.acos(0.5)] }

@@ -1,0 +1,1 @@
+{ out: std.mergePatch({ spec: { template: { spec: { containers: [{ name: 'a' }], volumes: null, nodeSelector: { a: 'b' } } } }, metadata: { labels: { x: '1', y: '2' } } }, { spec: { template: { spec: { containers: [{ name: 'b' }], nodeSelector: null } } }, metadata: { labels: { y: null, z: '3' }, annotations: { n: null } } }) }

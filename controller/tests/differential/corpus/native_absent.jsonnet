@@ -1,0 +1,1 @@
+{ out: std.native('nonexistent') }

@@ -1,0 +1,1 @@
+{ out: [std.parseInt('0'), std.parseInt('+5'), std.parseHex('DEADbeef'), std.parseOctal('0'), std.parseJson('1e2'), std.parseJson('-0.5'), std.parseJson('12345678901234567'), std.parseJson('[1e-7]')] }

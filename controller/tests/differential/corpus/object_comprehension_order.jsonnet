@@ -1,0 +1,1 @@
+{ out: std.manifestYamlDoc({ [k]: k + 'v' for k in ['z', 'a', 'm'] }) }

@@ -1,0 +1,1 @@
+{ out: [std.mapWithKey(function(k, v) k + v, { a: 'x', b: 'y' }), std.objectHas({ a:: 1 }, 'a'), std.objectHasAll({ a:: 1 }, 'a'), std.objectRemoveKey({ a: 1, b: 2 }, 'a'), std.get({ a: 1 }, 'b', 'dflt'), std.prune({ a: null, b: [], c: {}, d: [null, 1], e: { f: null } })] }

@@ -1,0 +1,1 @@
+{ out: std.parseYaml('apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n  labels: {app: web}\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n    protocol: TCP\n  selector:\n    app: web\n') }

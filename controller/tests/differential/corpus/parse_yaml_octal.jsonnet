@@ -1,0 +1,1 @@
+{ out: std.parseYaml('mode: 010\nmask: 0755\n') }

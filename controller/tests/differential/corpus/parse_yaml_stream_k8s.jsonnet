@@ -1,0 +1,1 @@
+{ out: std.parseYaml('---\nkind: A\n---\nkind: B\nlist: [1, 2]\n') }

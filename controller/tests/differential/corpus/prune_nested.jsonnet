@@ -1,0 +1,1 @@
+{ out: std.prune({ a: [null, [], {}, [null], { b: null }], c: { d: { e: [] } }, f: 0, g: '', h: false }) }

@@ -1,0 +1,1 @@
+{ out: std.manifestPythonVars({ b: [1.5, { c: 'd\n' }], a: true, e: {} }) }

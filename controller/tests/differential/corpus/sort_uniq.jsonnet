@@ -1,0 +1,1 @@
+{ out: [std.sort([3, 1, 2, 1]), std.sort(['b', 'a', 'C', 'ä']), std.sort([{ n: 2 }, { n: 1 }], keyF=function(x) x.n), std.uniq([1, 1, 2, 2, 1]), std.uniq(['a', 'A'], keyF=std.asciiLower), std.sort([[2], [1, 2], [1]])] }

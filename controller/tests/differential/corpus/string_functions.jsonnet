@@ -1,0 +1,1 @@
+{ out: [std.asciiUpper('abcé'), std.asciiLower('ABCÉ'), std.startsWith('abc', 'ab'), std.endsWith('abc', 'bc'), std.findSubstr('a', 'banana'), std.isEmpty(''), std.equalsIgnoreCase('ABC', 'abc'), std.parseInt('-123'), std.parseOctal('755'), std.parseHex('ff')] }

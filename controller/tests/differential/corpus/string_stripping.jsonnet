@@ -1,0 +1,1 @@
+{ out: [std.lstripChars('  x', ' '), std.rstripChars('x\n\n', '\n'), std.stripChars('--a--', '-'), std.trim(' \t x \t '), std.asciiLower('MiXeD'), std.stringChars(''), std.split('a,b,,c', ','), std.splitLimit('a=b=c', '=', 1)] }

@@ -1,0 +1,1 @@
+{ out: [std.findSubstr('ab', 'ababab'), std.findSubstr('', 'abc'), std.substr('日本語テキスト', 2, 3), std.startsWith('héllo', 'hé'), std.endsWith('x.yaml', '.yaml'), std.strReplace('a{{x}}b{{x}}', '{{x}}', '$')] }

@@ -1,0 +1,1 @@
+{ out: std.toString({ a: [1e-7, 0.1, 'é\n'], b: { c: null } }) }

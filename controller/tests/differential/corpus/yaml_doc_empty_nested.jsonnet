@@ -1,0 +1,1 @@
+{ out: std.manifestYamlDoc({ a: { b: {} }, c: [{}], d: [[]], e: { f: [] } }, indent_array_in_object=true) }

@@ -1,0 +1,1 @@
+{ out: std.manifestYamlDoc(['a\nb', { k: ['c\nd\n'] }, [['e\n']]]) }

@@ -1,0 +1,1 @@
+{ out: std.manifestYamlDoc({ a: 'yes', b: 'no', c: 'on', d: 'off', e: 'null', f: '~', g: '123', h: '1.5', i: 'true', j: '0x1F', k: '- dash', l: 'a: b', m: '#comment', n: ' lead', o: 'trail ', p: '*star', q: '&amp', r: '!bang', s: '%pct', t: '@at', u: '`tick', v: '"dq"', w: "'sq'", x: '{brace', y: '[bracket', z: '|pipe' }) }

@@ -1,0 +1,1 @@
+{ out: std.manifestYamlDoc([1, 'two', { three: 3 }, [4, [5]]]) }

@@ -1,0 +1,2 @@
+local keys = ['name', 'app.kubernetes.io/name', 'x-y_z', '_', '1-2', 'a0x', 'infin', '1e400', '1.2.3', 'e5', 'v1', '', 'a b', 'é', 'yes', 'No', 'NULL', '-', '---', '2001-12-14', '1-2-3', '0b101', 'a0x1', '123', '-5', '1.5', '1e5', '.5', '1_000', 'inf', '-Infinity', 'nan', '1E-3', '1_', '1__0', '_1', '1_.5', '1e1_0', 'NaN', '-nan', '+inf', '1.', '0x', '0b', '+1', 'Y', 'n', '.NaN', "''"];
+{ out: [std.manifestYamlDoc({ [k]: 1 }, quote_keys=false) for k in keys] }

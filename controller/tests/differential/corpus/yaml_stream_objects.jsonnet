@@ -1,0 +1,1 @@
+{ out: std.manifestYamlStream([{}, [], { kind: 'Service', spec: { ports: [{ port: 80, targetPort: 'http' }] } }]) }

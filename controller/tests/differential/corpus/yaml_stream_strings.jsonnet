@@ -1,0 +1,1 @@
+{ out: std.manifestYamlStream(['a', 'multi\nline', '', 1.5, [], {}]) }
