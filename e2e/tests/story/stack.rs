@@ -1,0 +1,127 @@
+//! One JaaS installation for one run of the story: the artifact server and the controller as host processes on
+//! free loopback ports, both on the same storage (a temporary directory, or a fresh prefix in the S3 bucket), the
+//! controller watching only the story's namespace so that parallel runs never touch each other's snippets.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use jaas_e2e::required_env;
+
+use crate::processes::{ChildGuard, free_port};
+
+/// Where the artifacts are stored.
+pub enum Backend {
+    /// `--storage-backend local` in a temporary directory.
+    Local,
+    /// `--storage-backend s3` against the test S3 server (e2e/s3-start.sh), under a prefix of its own.
+    S3 { endpoint: String, bucket: String, region: String, access_key: String, secret_key: String },
+}
+
+impl Backend {
+    /// The S3 backend from the variables e2e/s3-start.sh prints; a missing one is an error naming that script.
+    pub fn s3_from_env() -> Result<Self> {
+        let var = |name: &str| {
+            required_env(name).with_context(|| {
+                format!(
+                    "the S3 story needs {name}: start the S3 server with `eval \"$(bash e2e/s3-start.sh)\"` and \
+                     export what it prints (e2e/run-tests.sh does both)"
+                )
+            })
+        };
+        Ok(Self::S3 {
+            endpoint: var("JAAS_S3_ENDPOINT")?,
+            bucket: var("JAAS_S3_BUCKET")?,
+            region: var("AWS_REGION")?,
+            access_key: var("AWS_ACCESS_KEY_ID")?,
+            secret_key: var("AWS_SECRET_ACCESS_KEY")?,
+        })
+    }
+
+    /// A short name for log lines.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::S3 { .. } => "s3",
+        }
+    }
+
+    /// Adds the storage flags (and the S3 keys, as environment variables rather than visible arguments).
+    fn configure(&self, command: &mut Command, local_root: &Path, s3_prefix: &str) {
+        match self {
+            Self::Local => {
+                command.args(["--storage-backend", "local", "--storage-path"]).arg(local_root);
+            }
+            Self::S3 { endpoint, bucket, region, access_key, secret_key } => {
+                command
+                    .args(["--storage-backend", "s3", "--s3-endpoint", endpoint, "--s3-bucket", bucket])
+                    .args(["--s3-prefix", s3_prefix, "--s3-region", region, "--s3-use-ssl=false"])
+                    .env("JAAS_S3_ACCESS_KEY", access_key)
+                    .env("JAAS_S3_SECRET_KEY", secret_key);
+            }
+        }
+    }
+}
+
+/// The two running processes. Dropping it stops both, the controller first (fields drop in declaration order).
+pub struct Stack {
+    /// The controller (`jaas run`).
+    pub controller: ChildGuard,
+    /// The artifact server.
+    pub server: ChildGuard,
+    /// What the controller stamps into artifact URLs: the artifact server's address.
+    pub base_url: String,
+    /// How long each process took to answer 200 on /readyz.
+    pub ready_after: (Duration, Duration),
+}
+
+/// The two binaries of the workspace.
+pub struct Binaries {
+    /// `jaas`.
+    pub controller: PathBuf,
+    /// `jaas-artifact-server`.
+    pub server: PathBuf,
+}
+
+impl Stack {
+    /// Starts the server, then the controller, and waits (30 s each) until both report ready.
+    pub async fn start(bins: &Binaries, backend: &Backend, namespace: &str, work_dir: &Path) -> Result<Self> {
+        let storage = work_dir.join("artifacts");
+        std::fs::create_dir_all(&storage)?;
+        let s3_prefix = format!("e2e-story/{namespace}");
+        let (port, server_metrics, controller_metrics) = (free_port()?, free_port()?, free_port()?);
+        let base_url = format!("http://127.0.0.1:{port}");
+
+        let mut command = Command::new(&bins.server);
+        command.args(["--storage-listen-address", "127.0.0.1", "--storage-port", &port.to_string()]).args([
+            "--metrics-bind-address",
+            &format!("127.0.0.1:{server_metrics}"),
+            "--log-format",
+            "text",
+        ]);
+        backend.configure(&mut command, &storage, &s3_prefix);
+        let mut server = ChildGuard::spawn("jaas-artifact-server", command, work_dir)?;
+        let server_ready = server.wait_http_ok(&format!("http://127.0.0.1:{server_metrics}/readyz"), WAIT).await?;
+
+        let mut command = Command::new(&bins.controller);
+        command
+            .args(["run", "--storage-base-url", &base_url, "--leader-election=false", "--watch-namespaces", namespace])
+            .args(["--metrics-bind-address", &format!("127.0.0.1:{controller_metrics}"), "--log-format", "text"])
+            // Superseded revisions are deleted 2 s after they leave the history, so the story can watch it happen.
+            .args(["--artifact-gc-grace", "2s"])
+            .env("RUST_LOG", "info");
+        backend.configure(&mut command, &storage, &s3_prefix);
+        let mut controller = ChildGuard::spawn("jaas", command, work_dir)?;
+        let controller_ready =
+            controller.wait_http_ok(&format!("http://127.0.0.1:{controller_metrics}/readyz"), WAIT).await?;
+        Ok(Self { controller, server, base_url, ready_after: (server_ready, controller_ready) })
+    }
+
+    /// The recent output of both processes, for error messages.
+    pub fn logs(&self) -> String {
+        format!("{}\n{}", self.controller.log_tail(40), self.server.log_tail(15))
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(30);
