@@ -1,10 +1,185 @@
-//! `jaas render` (skeleton; being built).
+//! `jaas render`: renders a JsonnetSnippet YAML file, or a plain Jsonnet entry file, locally with exactly
+//! the controller's code path (a [`Renderer`] with `jaas eval-worker` processes).
+//!
+//! Exit status: 0 on success, 1 when rendering fails (the error on stderr), 2 for bad flags.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use flate2::read::GzDecoder;
+
+use super::{
+    LimitArgs, OutputMode, RenderError, RenderRequest, RenderedArtifact, Renderer, Variable, WorkerCommand,
+    input::{plain_request, snippet_request},
+    output::RENDERED_JSON,
+};
 
 /// Arguments of `jaas render`.
 #[derive(Debug, clap::Args)]
-pub struct RenderArgs {}
+pub struct RenderArgs {
+    /// A JsonnetSnippet YAML file (`.yaml`/`.yml`) or a Jsonnet entry file (its directory is loaded too).
+    input: PathBuf,
+    /// A JsonnetLibrary YAML file providing libraries the snippet names (repeatable).
+    #[arg(long = "library", value_name = "FILE")]
+    libraries: Vec<PathBuf>,
+    /// External string variable, `NAME=VALUE` or `NAME` to read the environment (plain entry files only).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    ext_str: Vec<(String, String)>,
+    /// External variable as Jsonnet code, `NAME=CODE` (plain entry files only).
+    #[arg(long, value_name = "NAME=CODE", value_parser = parse_assignment)]
+    ext_code: Vec<(String, String)>,
+    /// Top-level string argument, `NAME=VALUE` (plain entry files only).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    tla_str: Vec<(String, String)>,
+    /// Top-level argument as Jsonnet code, `NAME=CODE` (plain entry files only).
+    #[arg(long, value_name = "NAME=CODE", value_parser = parse_assignment)]
+    tla_code: Vec<(String, String)>,
+    /// A library directory: mounted under its name and searched by imports (plain entry files only).
+    #[arg(short = 'J', long = "jpath", value_name = "DIR")]
+    jpaths: Vec<PathBuf>,
+    /// Write the artifact (tar.gz) here instead of printing the manifests.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// What to print when no `-o` is given: the YAML documents or the whole value as JSON.
+    #[arg(long, value_enum, default_value_t = PrintFormat::Yaml, conflicts_with = "output")]
+    format: PrintFormat,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// What `jaas render` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PrintFormat {
+    /// All manifest files, `---` between documents.
+    Yaml,
+    /// `rendered.json`: the whole evaluated value.
+    Json,
+}
+
+fn parse_assignment(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        Some(_) => Err("the variable name is empty".to_owned()),
+        None => std::env::var(text)
+            .map(|value| (text.to_owned(), value))
+            .map_err(|_| format!("expected NAME=VALUE, or NAME of a set environment variable: {text:?}")),
+    }
+}
 
 /// Runs `jaas render`.
-pub async fn run(_args: RenderArgs) -> std::process::ExitCode {
-    std::process::ExitCode::FAILURE
+pub async fn run(args: RenderArgs) -> ExitCode {
+    let request = match build_request(&args) {
+        Ok(request) => request,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+        Err(Failure::Render(error)) => return fail(&error),
+    };
+    let worker = match WorkerCommand::current_exe() {
+        Ok(worker) => worker,
+        Err(error) => return fail(&RenderError::Internal(format!("cannot locate the jaas binary: {error}"))),
+    };
+    let renderer = Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker);
+    let artifact = match renderer.render(&request).await {
+        Ok(artifact) => artifact,
+        Err(error) => return fail(&error),
+    };
+    match emit(&args, request.output, &artifact) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+enum Failure {
+    Usage(String),
+    Render(RenderError),
+}
+
+fn build_request(args: &RenderArgs) -> Result<RenderRequest, Failure> {
+    let is_yaml = args.input.extension().is_some_and(|ext| ext == "yaml" || ext == "yml");
+    if is_yaml {
+        let plain_only = !args.ext_str.is_empty()
+            || !args.ext_code.is_empty()
+            || !args.tla_str.is_empty()
+            || !args.tla_code.is_empty()
+            || !args.jpaths.is_empty();
+        if plain_only {
+            return Err(Failure::Usage(
+                "--ext-*, --tla-* and -J apply to plain Jsonnet entry files; a JsonnetSnippet carries its own"
+                    .to_owned(),
+            ));
+        }
+        let snippet = read(&args.input)?;
+        let libraries = args
+            .libraries
+            .iter()
+            .map(|path| Ok((path.display().to_string(), read(path)?)))
+            .collect::<Result<Vec<_>, Failure>>()?;
+        return snippet_request(&snippet, &libraries).map_err(Failure::Render);
+    }
+    if !args.libraries.is_empty() {
+        return Err(Failure::Usage(
+            "--library applies to JsonnetSnippet YAML input; use -J DIR with Jsonnet files".to_owned(),
+        ));
+    }
+    let mut request = plain_request(&args.input, &args.jpaths).map_err(Failure::Render)?;
+    request.ext_vars = variables(&args.ext_str, false).chain(variables(&args.ext_code, true)).collect();
+    request.tlas = variables(&args.tla_str, false).chain(variables(&args.tla_code, true)).collect();
+    Ok(request)
+}
+
+fn variables(pairs: &[(String, String)], code: bool) -> impl Iterator<Item = Variable> + '_ {
+    pairs.iter().map(move |(name, value)| Variable { name: name.clone(), value: value.clone(), code })
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|error| Failure::Usage(format!("cannot read {}: {error}", path.display())))
+}
+
+fn emit(args: &RenderArgs, mode: OutputMode, artifact: &RenderedArtifact) -> Result<(), RenderError> {
+    if let Some(path) = &args.output {
+        std::fs::write(path, &artifact.tarball)
+            .map_err(|error| RenderError::Internal(format!("cannot write {}: {error}", path.display())))?;
+        eprintln!("wrote {} ({}, {} files)", path.display(), artifact.digest, artifact.files.len());
+        return Ok(());
+    }
+    let files = unpack(artifact)?;
+    let text = match (mode, args.format) {
+        (OutputMode::Source, _) => files.iter().map(|(path, _)| format!("{path}\n")).collect(),
+        (OutputMode::Rendered, PrintFormat::Json) => {
+            files.into_iter().find(|(path, _)| path == RENDERED_JSON).map(|(_, content)| content).unwrap_or_default()
+        }
+        (OutputMode::Rendered, PrintFormat::Yaml) => files
+            .into_iter()
+            .filter(|(path, _)| path.ends_with(".yaml"))
+            .map(|(_, content)| content)
+            .collect::<Vec<_>>()
+            .join("---\n"),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// The artifact's files, read back from the tarball so that what is printed is exactly what is shipped.
+fn unpack(artifact: &RenderedArtifact) -> Result<Vec<(String, String)>, RenderError> {
+    let broken = |error: std::io::Error| RenderError::Internal(format!("cannot read back the artifact: {error}"));
+    let mut archive = tar::Archive::new(GzDecoder::new(artifact.tarball.as_ref()));
+    let mut files = Vec::new();
+    for entry in archive.entries().map_err(broken)? {
+        let mut entry = entry.map_err(broken)?;
+        let path = entry.path().map_err(broken)?.to_string_lossy().into_owned();
+        let mut content = String::new();
+        entry.read_to_string(&mut content).map_err(broken)?;
+        files.push((path, content));
+    }
+    Ok(files)
+}
+
+fn fail(error: &RenderError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
 }

@@ -1,4 +1,27 @@
-//! Rendering: evaluation → manifests → tarball. (Skeleton; being built.)
+//! Rendering: a [`RenderRequest`] (Jsonnet files, libraries, variables) becomes a reproducible tar.gz
+//! ([`RenderedArtifact`]) that Flux can apply. Evaluation runs in an isolated, killable worker process
+//! ([`Renderer`]); shaping the output into manifests and packing the tarball happen in the caller.
+//!
+//! Nothing here knows about Kubernetes objects, so the controller and `jaas render` run the same code.
 
 pub mod cli;
+mod compat;
+mod error;
+mod evaluate;
+mod input;
+mod limits;
+mod output;
+mod protocol;
+mod renderer;
+mod request;
+mod resolver;
+mod tarball;
 pub mod worker;
+mod yaml;
+
+pub use error::RenderError;
+pub use limits::{LimitArgs, Limits, WorkerCommand};
+pub use output::{RENDERED_JSON, shape_manifests};
+pub use renderer::{RenderedArtifact, Renderer};
+pub use request::{Library, OutputMode, RenderRequest, Variable};
+pub use tarball::{TarEntry, reproducible_tar_gz};

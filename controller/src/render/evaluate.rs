@@ -1,0 +1,106 @@
+//! Jsonnet evaluation with jrsonnet: building the evaluation state (the one place where the standard
+//! library, import resolution and variables are set up, and where std overrides belong) and turning the
+//! entry file's value into JSON.
+//!
+//! Everything here runs on one thread: jrsonnet's `State` is neither `Send` nor `Sync`.
+
+use std::collections::HashMap;
+
+use jrsonnet_evaluator::{
+    IStr, SourcePath, State, apply_tla,
+    error::{Error, ErrorKind},
+    manifest::JsonFormat,
+    stack::limit_stack_depth,
+    tla::TlaArg,
+    trace::{CompactFormat, PathResolver, TraceFormat},
+};
+
+use super::{
+    RenderError, RenderRequest, Variable,
+    resolver::{FORBIDDEN_PREFIX, TreeFile, TreeResolver},
+};
+
+/// Lines of Jsonnet stack trace kept in error messages.
+const MAX_TRACE: usize = 20;
+
+/// Builds the evaluation state for `request`: jrsonnet's standard library with the request's external
+/// variables, and the in-memory import tree (snippet files at the root, libraries under `<name>/` and on
+/// the search path). Register std overrides and native functions here.
+pub fn new_state(request: &RenderRequest) -> Result<State, RenderError> {
+    let resolver = TreeResolver::new(
+        &request.files,
+        request.libraries.iter().map(|library| (library.name.as_str(), &library.files)),
+    );
+    // Tree files have no host path, so this resolver only matters for sources that do (none).
+    let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute);
+    for variable in &request.ext_vars {
+        if variable.code {
+            stdlib.add_ext_code(&variable.name, &variable.value).map_err(|error| {
+                RenderError::EvaluationFailed(format!("external variable {:?}: {}", variable.name, describe(&error)))
+            })?;
+        } else {
+            stdlib.add_ext_str(variable.name.as_str().into(), variable.value.as_str().into());
+        }
+    }
+    let stdlib = super::compat::register(stdlib);
+    let mut builder = State::builder();
+    builder.import_resolver(resolver).context_initializer(stdlib);
+    Ok(builder.build())
+}
+
+/// Evaluates the request's entry file, applies its top-level arguments and returns the value as JSON.
+/// Recursion deeper than `max_stack` fails with [`RenderError::StackOverflow`].
+pub fn evaluate(request: &RenderRequest, max_stack: usize) -> Result<serde_json::Value, RenderError> {
+    let state = new_state(request)?;
+    let result = {
+        let _entered = state.enter();
+        let _depth = limit_stack_depth(max_stack);
+        evaluate_entered(&state, request)
+    };
+    drop(state);
+    // Values may form reference cycles that only the cycle collector frees.
+    jrsonnet_gcmodule::collect_thread_cycles();
+    result
+}
+
+fn evaluate_entered(state: &State, request: &RenderRequest) -> Result<serde_json::Value, RenderError> {
+    let entry = SourcePath::new(TreeFile(request.entry_file.clone()));
+    let value = state.import_resolved(entry).map_err(|error| classify(&error))?;
+    let tlas: HashMap<IStr, TlaArg> = request.tlas.iter().map(tla_arg).collect();
+    let value = apply_tla(&tlas, value).map_err(|error| classify(&error))?;
+    let json = value.manifest(JsonFormat::minify()).map_err(|error| classify(&error))?;
+    serde_json::from_str(&json)
+        .map_err(|error| RenderError::Internal(format!("jrsonnet produced JSON that does not parse: {error}")))
+}
+
+fn tla_arg(variable: &Variable) -> (IStr, TlaArg) {
+    let value = if variable.code {
+        TlaArg::InlineCode(variable.value.clone())
+    } else {
+        TlaArg::String(variable.value.as_str().into())
+    };
+    (variable.name.as_str().into(), value)
+}
+
+/// Maps a jrsonnet error to the render error a user sees, keeping the message and its stack trace.
+fn classify(error: &Error) -> RenderError {
+    match error.error() {
+        ErrorKind::StackOverflow => RenderError::StackOverflow(describe(error)),
+        ErrorKind::ImportCallbackError(message) if message.starts_with(FORBIDDEN_PREFIX) => {
+            let described = describe(error);
+            RenderError::ImportForbidden(described.strip_prefix(FORBIDDEN_PREFIX).unwrap_or(&described).to_owned())
+        }
+        _ => RenderError::EvaluationFailed(describe(error)),
+    }
+}
+
+/// The error text followed by its locations (`file:line:col`), one per line, as the jsonnet CLI prints them.
+fn describe(error: &Error) -> String {
+    let format = CompactFormat { resolver: PathResolver::Absolute, max_trace: MAX_TRACE, padding: 4 };
+    format.format(error).unwrap_or_else(|_| error.error().to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+#[path = "evaluate_tests.rs"]
+mod tests;

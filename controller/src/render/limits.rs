@@ -1,0 +1,119 @@
+//! The resource limits of rendering, the flags that set them, and the command that starts a worker.
+
+use std::{io, path::PathBuf, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+/// Limits applied to every render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time an evaluation may take before its worker process is killed.
+    pub evaluation_timeout: Duration,
+    /// Maximum Jsonnet stack depth (as `jsonnet --max-stack`).
+    pub max_stack: usize,
+    /// Maximum size of the tarball in bytes; 0 disables the check.
+    pub max_artifact_bytes: u64,
+}
+
+/// Rendering flags, flattened into the controller's flags and into `jaas render`'s.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LimitArgs {
+    /// Kill an evaluation that runs longer than this (e.g. `5s`, `1m`).
+    #[arg(long, env = "JAAS_EVALUATION_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub evaluation_timeout: Duration,
+    /// Maximum Jsonnet stack depth; deeper recursion fails with StackOverflow.
+    #[arg(long, env = "JAAS_MAX_STACK", default_value_t = 500)]
+    pub max_stack: usize,
+    /// How many evaluations may run at the same time (each in its own worker process).
+    #[arg(long, env = "JAAS_MAX_CONCURRENT_EVALS", default_value_t = available_cores())]
+    pub max_concurrent_evals: usize,
+    /// Reject artifacts whose tarball is larger than this many bytes; 0 disables the check.
+    #[arg(long, env = "JAAS_MAX_ARTIFACT_BYTES", default_value_t = 0)]
+    pub max_artifact_bytes: u64,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self {
+            evaluation_timeout: Duration::from_secs(5),
+            max_stack: 500,
+            max_concurrent_evals: available_cores(),
+            max_artifact_bytes: 0,
+        }
+    }
+}
+
+impl LimitArgs {
+    /// The per-render limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            evaluation_timeout: self.evaluation_timeout,
+            max_stack: self.max_stack,
+            max_artifact_bytes: self.max_artifact_bytes,
+        }
+    }
+}
+
+/// The number of cores this process may use (at least 1).
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// The program (and its arguments) that runs one evaluation: reads a request on stdin, answers on stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl WorkerCommand {
+    /// The running `jaas` binary's hidden `eval-worker` subcommand.
+    pub fn current_exe() -> io::Result<Self> {
+        Ok(Self { program: std::env::current_exe()?, args: vec!["eval-worker".to_owned()] })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        limits: LimitArgs,
+    }
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let flags = Flags::try_parse_from(["jaas"]).unwrap();
+        assert_eq!(flags.limits, LimitArgs::default());
+        assert_eq!(
+            flags.limits.limits(),
+            Limits { evaluation_timeout: Duration::from_secs(5), max_stack: 500, max_artifact_bytes: 0 }
+        );
+        assert!(flags.limits.max_concurrent_evals >= 1);
+    }
+
+    #[test]
+    fn flags_parse_human_durations() {
+        let flags = Flags::try_parse_from([
+            "jaas",
+            "--evaluation-timeout=1m 30s",
+            "--max-stack=20",
+            "--max-concurrent-evals=3",
+            "--max-artifact-bytes=1024",
+        ])
+        .unwrap();
+        assert_eq!(flags.limits.evaluation_timeout, Duration::from_secs(90));
+        assert_eq!(flags.limits.max_stack, 20);
+        assert_eq!(flags.limits.max_concurrent_evals, 3);
+        assert_eq!(flags.limits.max_artifact_bytes, 1024);
+    }
+}

@@ -1,0 +1,147 @@
+//! Output shaping: the evaluated JSON value becomes files of Kubernetes manifests that Flux can apply.
+//!
+//! - a manifest object ⇒ one document in `manifests.yaml`;
+//! - an array ⇒ one document per element in `manifests.yaml` (nested arrays and `kind: List` items flattened);
+//! - any other object ⇒ one file per key (`<sanitised key>.yaml`), each value a manifest or an array of them.
+//!
+//! Every document must have a non-empty `apiVersion`, `kind` and `metadata.name`.
+
+use serde_json::{Map, Value};
+
+use super::RenderError;
+
+/// The file holding the whole evaluated value, pretty-printed with sorted keys.
+pub const RENDERED_JSON: &str = "rendered.json";
+/// The file holding the documents when the value is a manifest or an array of manifests.
+pub const SINGLE_FILE: &str = "manifests.yaml";
+/// Longest file stem kept from an object key, so names stay well below file-system limits.
+const MAX_STEM_CHARS: usize = 200;
+
+/// One YAML file of the artifact: its name and its documents, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestFile {
+    /// File name (`manifests.yaml` or `<sanitised key>.yaml`).
+    pub name: String,
+    /// The documents, each a validated manifest object.
+    pub documents: Vec<Value>,
+}
+
+/// Splits an evaluated value into manifest files, sorted by name. Files without documents are left out.
+pub fn shape_manifests(value: &Value) -> Result<Vec<ManifestFile>, RenderError> {
+    let files = match value {
+        Value::Array(_) => vec![collect_file(SINGLE_FILE, value, "$")?],
+        Value::Object(map) if looks_like_manifest(map) => vec![collect_file(SINGLE_FILE, value, "$")?],
+        Value::Object(map) => {
+            let mut files: Vec<(ManifestFile, &str)> = Vec::with_capacity(map.len());
+            for (key, value) in map {
+                let location = format!("$[{}]", Value::String(key.clone()));
+                if !value.is_array() && !value.is_object() {
+                    return Err(RenderError::InvalidOutput(format!(
+                        "{location}: the value of key {key:?} must be a manifest or an array of manifests, got {}",
+                        type_name(value)
+                    )));
+                }
+                files.push((collect_file(&file_name_for_key(key), value, &location)?, key));
+            }
+            files.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+            if let Some(pair) = files.windows(2).find(|pair| pair[0].0.name == pair[1].0.name) {
+                return Err(RenderError::InvalidOutput(format!(
+                    "keys {:?} and {:?} both become the file name {:?}",
+                    pair[0].1, pair[1].1, pair[0].0.name
+                )));
+            }
+            files.into_iter().map(|(file, _)| file).collect()
+        }
+        other => {
+            return Err(RenderError::InvalidOutput(format!(
+                "the entry file must evaluate to an object or an array of manifests, got {}",
+                type_name(other)
+            )));
+        }
+    };
+    Ok(files.into_iter().filter(|file| !file.documents.is_empty()).collect())
+}
+
+/// A file name for an object key: unsafe characters replaced by `-`, no leading dots, `.yaml` appended
+/// (a `.yaml`/`.yml` the key already ends with is not doubled).
+pub fn file_name_for_key(key: &str) -> String {
+    let stem = key.strip_suffix(".yaml").or_else(|| key.strip_suffix(".yml")).unwrap_or(key);
+    let cleaned: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect();
+    let cleaned: String = cleaned.trim_start_matches('.').chars().take(MAX_STEM_CHARS).collect();
+    if cleaned.is_empty() { "_.yaml".to_owned() } else { format!("{cleaned}.yaml") }
+}
+
+fn looks_like_manifest(map: &Map<String, Value>) -> bool {
+    map.contains_key("apiVersion") || map.contains_key("kind")
+}
+
+fn collect_file(name: &str, value: &Value, location: &str) -> Result<ManifestFile, RenderError> {
+    let mut documents = Vec::new();
+    flatten(value, location, &mut documents)?;
+    for (index, (document, location)) in documents.iter().enumerate() {
+        if let Err(problem) = check_manifest(document) {
+            return Err(RenderError::InvalidOutput(format!(
+                "{name} document {} (at {location}): {problem}",
+                index + 1
+            )));
+        }
+    }
+    Ok(ManifestFile { name: name.to_owned(), documents: documents.into_iter().map(|(doc, _)| doc.clone()).collect() })
+}
+
+fn flatten<'v>(value: &'v Value, location: &str, out: &mut Vec<(&'v Value, String)>) -> Result<(), RenderError> {
+    match value {
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                flatten(item, &format!("{location}[{index}]"), out)?;
+            }
+            Ok(())
+        }
+        Value::Object(map) if map.get("kind").and_then(Value::as_str) == Some("List") => match map.get("items") {
+            Some(items @ Value::Array(_)) => flatten(items, &format!("{location}.items"), out),
+            Some(Value::Null) | None => Ok(()),
+            Some(other) => Err(RenderError::InvalidOutput(format!(
+                "{location}: the items of a List must be an array, got {}",
+                type_name(other)
+            ))),
+        },
+        Value::Object(_) => {
+            out.push((value, location.to_owned()));
+            Ok(())
+        }
+        other => {
+            Err(RenderError::InvalidOutput(format!("{location}: expected a manifest object, got {}", type_name(other))))
+        }
+    }
+}
+
+fn check_manifest(document: &Value) -> Result<(), &'static str> {
+    let non_empty = |value: Option<&Value>| value.and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    if !non_empty(document.get("apiVersion")) {
+        return Err("missing apiVersion (a non-empty string)");
+    }
+    if !non_empty(document.get("kind")) {
+        return Err("missing kind (a non-empty string)");
+    }
+    if !non_empty(document.get("metadata").and_then(|metadata| metadata.get("name"))) {
+        return Err("missing metadata.name (a non-empty string)");
+    }
+    Ok(())
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+#[path = "output_tests.rs"]
+mod tests;

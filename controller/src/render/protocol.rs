@@ -1,0 +1,26 @@
+//! The messages between a [`super::Renderer`] and its worker process: one JSON job on the worker's stdin,
+//! one JSON reply on its stdout.
+
+use serde::{Deserialize, Serialize};
+
+use super::{RenderError, RenderRequest};
+
+/// What the worker evaluates, and how deep Jsonnet may recurse.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerJob {
+    /// The request to evaluate.
+    pub request: RenderRequest,
+    /// Maximum Jsonnet stack depth.
+    pub max_stack: usize,
+}
+
+/// The worker's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WorkerReply {
+    /// The entry file's value (top-level arguments applied), as JSON.
+    Evaluated(serde_json::Value),
+    /// Evaluation failed for a reason the snippet's author can act on.
+    Failed(RenderError),
+}

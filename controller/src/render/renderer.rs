@@ -1,0 +1,177 @@
+//! The [`Renderer`]: runs each evaluation in a worker process (bounded in number, killed on timeout),
+//! then shapes the value into manifests and packs the reproducible tarball.
+
+use std::{process::Stdio, sync::Arc};
+
+use bytes::Bytes;
+use jaas_shared::Digest;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    process::Command,
+    sync::Semaphore,
+};
+
+use super::{
+    Limits, OutputMode, RenderError, RenderRequest, WorkerCommand,
+    output::{RENDERED_JSON, shape_manifests},
+    protocol::{WorkerJob, WorkerReply},
+    tarball::{TarEntry, reproducible_tar_gz},
+    yaml::{pretty_json, yaml_documents},
+};
+
+/// Text the Rust runtime prints when a thread overflows its native stack, just before aborting.
+const NATIVE_STACK_OVERFLOW: &str = "has overflowed its stack";
+/// How much of a crashed worker's stderr is quoted in the error.
+const STDERR_TAIL_CHARS: usize = 2000;
+
+/// A rendered artifact: the tarball, its digest and the paths it contains (sorted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedArtifact {
+    /// The reproducible tar.gz.
+    pub tarball: Bytes,
+    /// sha256 of `tarball`.
+    pub digest: Digest,
+    /// Paths of the files in the tarball, sorted.
+    pub files: Vec<String>,
+}
+
+/// Renders requests; cheap to share behind an `Arc`, safe to call concurrently.
+#[derive(Debug)]
+pub struct Renderer {
+    limits: Limits,
+    max_concurrent: usize,
+    permits: Arc<Semaphore>,
+    worker: WorkerCommand,
+}
+
+impl Renderer {
+    /// A renderer that runs at most `max_concurrent_evals` workers at a time (at least one), each started
+    /// with `worker`.
+    pub fn new(limits: Limits, max_concurrent_evals: usize, worker: WorkerCommand) -> Self {
+        let max_concurrent = max_concurrent_evals.max(1);
+        Self { limits, max_concurrent, permits: Arc::new(Semaphore::new(max_concurrent)), worker }
+    }
+
+    /// Number of evaluations running right now.
+    pub fn in_flight(&self) -> usize {
+        self.max_concurrent - self.permits.available_permits()
+    }
+
+    /// Renders `request` into a reproducible tarball.
+    ///
+    /// `Rendered` output evaluates the entry file in a worker process (waiting for a free slot first);
+    /// `Source` output packs the files unevaluated.
+    pub async fn render(&self, request: &RenderRequest) -> Result<RenderedArtifact, RenderError> {
+        request.validate()?;
+        let entries = match request.output {
+            OutputMode::Source => source_entries(request),
+            OutputMode::Rendered => {
+                let value = self.evaluate_in_worker(request).await?;
+                tokio::task::spawn_blocking(move || rendered_entries(&value))
+                    .await
+                    .map_err(|error| RenderError::Internal(format!("shaping the output failed: {error}")))??
+            }
+        };
+        let limit = self.limits.max_artifact_bytes;
+        tokio::task::spawn_blocking(move || pack(entries, limit))
+            .await
+            .map_err(|error| RenderError::Internal(format!("packing the artifact failed: {error}")))?
+    }
+
+    async fn evaluate_in_worker(&self, request: &RenderRequest) -> Result<serde_json::Value, RenderError> {
+        let job = serde_json::to_vec(&WorkerJob { request: request.clone(), max_stack: self.limits.max_stack })
+            .map_err(|error| RenderError::Internal(format!("cannot encode the evaluation job: {error}")))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| RenderError::Internal("the renderer is shutting down".to_owned()))?;
+        let program = self.worker.program.display().to_string();
+        let mut child = Command::new(&self.worker.program)
+            .args(&self.worker.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| RenderError::Internal(format!("cannot start the evaluation worker {program}: {error}")))?;
+        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(RenderError::Internal("the evaluation worker has no stdio pipes".to_owned()));
+        };
+        let exchange = async {
+            let write = async {
+                // A worker that dies early closes its stdin; its exit status explains why.
+                let _ = stdin.write_all(&job).await;
+                drop(stdin);
+            };
+            let mut reply = Vec::new();
+            let mut diagnostics = Vec::new();
+            let (_, read_reply, _) =
+                tokio::join!(write, stdout.read_to_end(&mut reply), stderr.read_to_end(&mut diagnostics));
+            let status = child.wait().await;
+            (read_reply.map(|_| reply), String::from_utf8_lossy(&diagnostics).into_owned(), status)
+        };
+        let outcome = tokio::time::timeout(self.limits.evaluation_timeout, exchange).await;
+        let Ok((reply, diagnostics, status)) = outcome else {
+            // Kill and reap, so a runaway evaluation stops burning a core and leaves no zombie.
+            if let Err(error) = child.kill().await {
+                tracing::warn!(%error, "cannot kill a timed-out evaluation worker");
+            }
+            return Err(RenderError::EvaluationTimeout(self.limits.evaluation_timeout));
+        };
+        if !diagnostics.is_empty() {
+            tracing::debug!(output = %diagnostics, "evaluation worker stderr");
+        }
+        match reply.ok().and_then(|reply| serde_json::from_slice::<WorkerReply>(&reply).ok()) {
+            Some(WorkerReply::Evaluated(value)) => Ok(value),
+            Some(WorkerReply::Failed(error)) => Err(error),
+            None => Err(crashed(status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()), &diagnostics)),
+        }
+    }
+}
+
+/// The error for a worker that ended without a reply.
+fn crashed(status: String, diagnostics: &str) -> RenderError {
+    if diagnostics.contains(NATIVE_STACK_OVERFLOW) {
+        return RenderError::StackOverflow(
+            "the evaluation overflowed the worker's native stack; reduce recursion depth".to_owned(),
+        );
+    }
+    let tail: String = {
+        let chars: Vec<char> = diagnostics.trim().chars().collect();
+        chars[chars.len().saturating_sub(STDERR_TAIL_CHARS)..].iter().collect()
+    };
+    RenderError::Internal(format!("the evaluation worker ended ({status}) without a reply: {tail}"))
+}
+
+fn source_entries(request: &RenderRequest) -> Vec<TarEntry> {
+    let snippet = request.files.iter().map(|(path, content)| (path.clone(), content));
+    let libraries = request
+        .libraries
+        .iter()
+        .flat_map(|library| library.files.iter().map(|(path, content)| (format!("{}/{path}", library.name), content)));
+    snippet.chain(libraries).map(|(path, content)| TarEntry { path, content: content.clone().into_bytes() }).collect()
+}
+
+fn rendered_entries(value: &serde_json::Value) -> Result<Vec<TarEntry>, RenderError> {
+    let mut entries = Vec::new();
+    for file in shape_manifests(value)? {
+        entries.push(TarEntry { path: file.name, content: yaml_documents(&file.documents)?.into_bytes() });
+    }
+    entries.push(TarEntry { path: RENDERED_JSON.to_owned(), content: pretty_json(value)?.into_bytes() });
+    Ok(entries)
+}
+
+fn pack(entries: Vec<TarEntry>, max_bytes: u64) -> Result<RenderedArtifact, RenderError> {
+    let mut files: Vec<String> = entries.iter().map(|entry| entry.path.clone()).collect();
+    files.sort();
+    let tarball = reproducible_tar_gz(entries)
+        .map_err(|error| RenderError::Internal(format!("cannot pack the artifact: {error}")))?;
+    let size = tarball.len() as u64;
+    if max_bytes > 0 && size > max_bytes {
+        return Err(RenderError::ArtifactTooLarge { size, limit: max_bytes });
+    }
+    Ok(RenderedArtifact { digest: Digest::of(&tarball), tarball: Bytes::from(tarball), files })
+}

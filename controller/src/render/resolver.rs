@@ -1,0 +1,196 @@
+//! The only way Jsonnet code reaches other files: an in-memory tree, never the host's file system.
+//!
+//! The tree holds the snippet's files at its root and each library's files under `<library>/`. An import
+//! `p` from file `f` is looked up, in order, at:
+//! 1. `p` relative to `f`'s directory — `..` may not climb above `f`'s root (the tree root for snippet
+//!    files, `<library>/` for library files);
+//! 2. `<library>/p` for each library, in the order listed (libraries are search paths, like `jsonnet -J`);
+//! 3. `p` from the tree root (so `<library>/file` works from anywhere).
+//!
+//! Absolute paths, URLs, backslashes and `..` escapes are forbidden; anything else not found is reported as
+//! "import not found". `import`, `importstr` and `importbin` share these rules.
+
+use std::{
+    any::Any,
+    collections::BTreeMap,
+    fmt,
+    hash::{Hash, Hasher},
+    path::Path,
+};
+
+use jrsonnet_evaluator::{AsPathLike, ImportResolver, ResolvePath, SourcePath, error::ErrorKind};
+use jrsonnet_gcmodule::Acyclic;
+use jrsonnet_ir::{SourceFifo, SourcePathT};
+
+/// Prefix of the error text the worker reports as [`super::RenderError::ImportForbidden`].
+pub const FORBIDDEN_PREFIX: &str = "import forbidden: ";
+
+/// A file of the in-memory tree, named by its path from the tree root.
+#[derive(Acyclic, Hash, PartialEq, Eq, Debug, Clone)]
+pub struct TreeFile(pub String);
+
+impl fmt::Display for TreeFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SourcePathT for TreeFile {
+    fn is_default(&self) -> bool {
+        false
+    }
+    // No host path: `std.thisFile` and error locations then show the tree path as-is.
+    fn path(&self) -> Option<&Path> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn dyn_hash(&self, mut hasher: &mut dyn Hasher) {
+        self.hash(&mut hasher);
+    }
+    fn dyn_eq(&self, other: &dyn SourcePathT) -> bool {
+        other.as_any().downcast_ref::<Self>() == Some(self)
+    }
+    fn dyn_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Why an import failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportFailure {
+    /// The import tried to leave the tree (or its library).
+    Forbidden(String),
+    /// No file matched.
+    NotFound(String),
+}
+
+/// The in-memory tree and its search paths.
+#[derive(Acyclic, Debug, Default)]
+pub struct TreeResolver {
+    files: BTreeMap<String, String>,
+    libraries: Vec<String>,
+}
+
+impl TreeResolver {
+    /// A tree of `snippet_files` at the root plus each `(name, files)` library under `name/`.
+    pub fn new<'a>(
+        snippet_files: &BTreeMap<String, String>,
+        libraries: impl IntoIterator<Item = (&'a str, &'a BTreeMap<String, String>)>,
+    ) -> Self {
+        let mut files = snippet_files.clone();
+        let mut names = Vec::new();
+        for (name, library_files) in libraries {
+            for (path, content) in library_files {
+                files.insert(format!("{name}/{path}"), content.clone());
+            }
+            names.push(name.to_owned());
+        }
+        Self { files, libraries: names }
+    }
+
+    /// Resolves `import` written in `importer` (a tree path, or `None` for code that is not a file, such as
+    /// `--ext-code`, which resolves like a file at the root) to a tree path.
+    pub fn resolve(&self, importer: Option<&str>, import: &str) -> Result<String, ImportFailure> {
+        let forbidden = |why: &str| Err(ImportFailure::Forbidden(format!("{import:?}: {why}")));
+        if import.starts_with('/') {
+            return forbidden("absolute paths are not allowed");
+        }
+        if import.contains("://") || import.starts_with("file:") {
+            return forbidden("URLs are not allowed, only files of the snippet and its libraries");
+        }
+        if import.contains(['\\', '\0']) {
+            return forbidden("backslashes and NUL characters are not allowed");
+        }
+        let importer = importer.unwrap_or("");
+        let root = self.root_of(importer);
+        let directory = importer.rsplit_once('/').map_or("", |(directory, _)| directory);
+        let below_root = directory.strip_prefix(root.trim_end_matches('/')).unwrap_or(directory);
+        let Some(relative) = normalize(&format!("{below_root}/{import}")) else {
+            return forbidden(if root.is_empty() {
+                "'..' climbs above the snippet's root"
+            } else {
+                "'..' climbs out of the library"
+            });
+        };
+        let mut candidates = vec![format!("{root}{relative}")];
+        if let Some(plain) = normalize(import) {
+            let searched: Vec<String> = self.libraries.iter().map(|library| format!("{library}/{plain}")).collect();
+            for candidate in searched.into_iter().chain([plain]) {
+                if !candidates.contains(&candidate) {
+                    candidates.push(candidate);
+                }
+            }
+        }
+        if let Some(found) = candidates.iter().find(|candidate| self.files.contains_key(*candidate)) {
+            return Ok(found.clone());
+        }
+        Err(ImportFailure::NotFound(format!(
+            "{import:?} (imported from {}; looked for {})",
+            if importer.is_empty() { "the root" } else { importer },
+            candidates.join(", ")
+        )))
+    }
+
+    /// The root a file's relative imports may not leave: `<library>/` for library files, else the tree root.
+    fn root_of(&self, path: &str) -> String {
+        match path.split_once('/') {
+            Some((first, _)) if self.libraries.iter().any(|library| library == first) => format!("{first}/"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Joins `/`-separated segments, dropping empty and `.` segments and applying `..`; `None` if `..` climbs
+/// above the start.
+fn normalize(path: &str) -> Option<String> {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop()?;
+            }
+            other => segments.push(other),
+        }
+    }
+    Some(segments.join("/"))
+}
+
+impl ImportResolver for TreeResolver {
+    fn resolve_from(&self, from: &SourcePath, path: &dyn AsPathLike) -> jrsonnet_evaluator::Result<SourcePath> {
+        let import = match path.as_path() {
+            ResolvePath::Str(text) => text.to_owned(),
+            ResolvePath::Path(path) => path.to_string_lossy().into_owned(),
+        };
+        let importer = from.downcast_ref::<TreeFile>().map(|file| file.0.as_str());
+        match self.resolve(importer, &import) {
+            Ok(found) => Ok(SourcePath::new(TreeFile(found))),
+            Err(ImportFailure::Forbidden(why)) => {
+                Err(ErrorKind::ImportCallbackError(format!("{FORBIDDEN_PREFIX}{why}")).into())
+            }
+            Err(ImportFailure::NotFound(why)) => {
+                Err(ErrorKind::ImportCallbackError(format!("import not found: {why}")).into())
+            }
+        }
+    }
+
+    fn load_file_contents(&self, resolved: &SourcePath) -> jrsonnet_evaluator::Result<Vec<u8>> {
+        if let Some(file) = resolved.downcast_ref::<TreeFile>()
+            && let Some(content) = self.files.get(&file.0)
+        {
+            return Ok(content.as_bytes().to_vec());
+        }
+        // `--ext-code`/`--tla-code` values arrive as in-memory "fifo" sources.
+        if let Some(inline) = resolved.downcast_ref::<SourceFifo>() {
+            return Ok(inline.1.to_vec());
+        }
+        Err(ErrorKind::ImportCallbackError(format!("import not found: {resolved}")).into())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+#[path = "resolver_tests.rs"]
+mod tests;
