@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# e2e/bench-server.sh: the artifact server against nginx, in one run, on 127.0.0.1 only.
+#
+# Serves the same 4 KiB and 1 MiB artifacts with nginx (sendfile on, the same URL layout and caching headers) and
+# with jaas-artifact-server (release build) over the local backend, then over S3 (radosgw, cache warm), drives each
+# with wrk using identical settings, and prints req/s, p99 latency and the ratio to nginx.
+# Targets: >= 1.0x nginx on local, >= 0.8x nginx on S3 warm.
+#
+# Env: BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), CARGO_TARGET_DIR (target/),
+# BENCH_SKIP_BUILD=1 (use the existing release binary), JAAS_S3_ENDPOINT/JAAS_S3_BUCKET/AWS_* (started with
+# e2e/s3-start.sh when missing).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release/jaas-artifact-server
+
+log() { echo "bench-server: $*" >&2; }
+die() { log "$*"; exit 1; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+need() {
+  # need COMMAND PACKAGE: installs the Debian package when the command is missing (apt-get update once on failure).
+  command -v "$1" >/dev/null && return 0
+  log "installing $2"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 \
+    || { as_root apt-get update -qq >&2 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  # wait_http URL: up to 20 s for a 200.
+  for _ in $(seq 1 200); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == 200 ]] && return 0
+    sleep 0.1
+  done
+  die "no 200 from $1 after 20 s"
+}
+
+need nginx nginx-light
+need wrk wrk
+need curl curl
+
+WORK=$(mktemp -d /tmp/jaas-bench.XXXXXX)
+chmod 755 "$WORK" # nginx workers run unprivileged and must read the artifacts
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [[ ${BENCH_SKIP_BUILD:-0} == 1 && -x $BIN ]]; then
+  log "using the existing $BIN"
+else
+  log "building the release binary (CARGO_TARGET_DIR=$TARGET_DIR)"
+  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -q -p jaas-artifact-server)
+fi
+
+# The artifacts, laid out as the controller writes them: <root>/<namespace>/<name>/sha256-<hex>.tar.gz.
+DATA=$WORK/artifacts
+declare -A PATH_OF
+for size in 4096 1048576; do
+  head -c "$size" /dev/urandom >"$WORK/blob"
+  hex=$(sha256sum "$WORK/blob" | cut -d' ' -f1)
+  mkdir -p "$DATA/bench/web-$size"
+  mv "$WORK/blob" "$DATA/bench/web-$size/sha256-$hex.tar.gz"
+  PATH_OF[$size]=/bench/web-$size/sha256-$hex.tar.gz
+done
+
+# nginx: foreground, loopback, sendfile, same URL shape and caching headers, everything else 404.
+NGINX_PORT=$(free_port)
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log $WORK/nginx/access.log;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx/tmp;
+  proxy_temp_path $WORK/nginx/tmp;
+  fastcgi_temp_path $WORK/nginx/tmp;
+  uwsgi_temp_path $WORK/nginx/tmp;
+  scgi_temp_path $WORK/nginx/tmp;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $DATA;
+    location ~ "^/[a-z0-9-]+/[a-z0-9.-]+/sha256-[0-9a-f]{64}\\.tar\\.gz\$" {
+      default_type application/gzip;
+      add_header Cache-Control "public, max-age=31536000, immutable";
+    }
+    location / { return 404; }
+  }
+}
+EOF
+nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/nginx/stderr" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$NGINX_PORT${PATH_OF[4096]}"
+
+start_server() {
+  # start_server NAME ARGS...: runs our release binary in the background; sets SERVER_PORT.
+  local name=$1 port metrics
+  shift
+  port=$(free_port)
+  metrics=$(free_port)
+  "$BIN" --storage-listen-address 127.0.0.1 --storage-port "$port" --metrics-bind-address "127.0.0.1:$metrics" \
+    --log-format json "$@" 2>"$WORK/$name.log" &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$metrics/readyz"
+  SERVER_PORT=$port
+}
+
+start_server local --storage-backend local --storage-path "$DATA"
+LOCAL_PORT=$SERVER_PORT
+
+# S3: radosgw from the project's own script, the same two artifacts under a fresh prefix.
+if [[ -z ${JAAS_S3_ENDPOINT:-} ]]; then
+  [[ -f $ROOT/e2e/s3-start.sh ]] || die "JAAS_S3_ENDPOINT is not set and e2e/s3-start.sh is missing"
+  s3_env=$(bash "$ROOT/e2e/s3-start.sh")
+  eval "$s3_env"
+fi
+PREFIX=bench-$(date +%s)-$$
+for size in 4096 1048576; do
+  curl -sf --aws-sigv4 "aws:amz:${AWS_REGION:-us-east-1}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X PUT --data-binary "@$DATA${PATH_OF[$size]}" \
+    "$JAAS_S3_ENDPOINT/$JAAS_S3_BUCKET/$PREFIX${PATH_OF[$size]}" >/dev/null || die "upload to S3 failed"
+done
+JAAS_S3_ACCESS_KEY=$AWS_ACCESS_KEY_ID JAAS_S3_SECRET_KEY=$AWS_SECRET_ACCESS_KEY start_server s3 --storage-backend s3 \
+  --s3-endpoint "$JAAS_S3_ENDPOINT" --s3-bucket "$JAAS_S3_BUCKET" --s3-prefix "$PREFIX" \
+  --s3-region "${AWS_REGION:-us-east-1}"
+S3_PORT=$SERVER_PORT
+
+# Every server must answer 200 with the exact bytes before it is measured (this also warms the S3 server's cache).
+for port in "$NGINX_PORT" "$LOCAL_PORT" "$S3_PORT"; do
+  for size in 4096 1048576; do
+    got=$(curl -sf "http://127.0.0.1:$port${PATH_OF[$size]}" | sha256sum | cut -d' ' -f1)
+    [[ "sha256-$got.tar.gz" == "$(basename "${PATH_OF[$size]}")" ]] || die "port $port served wrong bytes for $size"
+  done
+done
+
+to_ms() {
+  # wrk prints latencies as 812.00us, 1.23ms or 1.01s.
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+measure() {
+  # measure PORT SIZE: prints "REQS P99_MS".
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$1${PATH_OF[$2]}")
+  echo "$out" | grep -q "Non-2xx" && die "non-2xx answers from port $1: $out"
+  echo "$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }') $(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")"
+}
+
+log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) CPUs, nginx $(nginx -v 2>&1 | cut -d/ -f2)"
+printf '%-22s %-8s %12s %10s %8s\n' server artifact "req/s" "p99 ms" "x nginx"
+for size in 4096 1048576; do
+  label=$([[ $size == 4096 ]] && echo 4KiB || echo 1MiB)
+  read -r base_rps base_p99 < <(measure "$NGINX_PORT" "$size")
+  printf '%-22s %-8s %12.0f %10s %8s\n' "nginx (sendfile)" "$label" "$base_rps" "$base_p99" "1.00"
+  for name in local s3; do
+    port=$([[ $name == local ]] && echo "$LOCAL_PORT" || echo "$S3_PORT")
+    read -r rps p99 < <(measure "$port" "$size")
+    ratio=$(awk -v a="$rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-22s %-8s %12.0f %10s %8s\n' "jaas ($name$([[ $name == s3 ]] && echo ", warm"))" "$label" "$rps" "$p99" "$ratio"
+  done
+done
