@@ -145,7 +145,7 @@ mod tests {
         let expected = "\
 apiVersion: v1
 data:
-  enabled: 'yes'
+  enabled: \"yes\"
   ports: 80,443
 kind: ConfigMap
 list:
