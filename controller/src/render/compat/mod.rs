@@ -7,6 +7,8 @@ mod escape;
 mod json;
 mod misc;
 mod number;
+#[cfg(test)]
+mod soak_tests;
 mod toml;
 mod yaml;
 mod yaml_key;
