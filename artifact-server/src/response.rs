@@ -18,6 +18,10 @@ use crate::routing::ALLOWED_METHODS;
 pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 /// Flux fetches `.tar.gz`; `application/gzip` is the registered type (RFC 6713).
 pub const CONTENT_TYPE: &str = "application/gzip";
+/// In-memory bodies are handed to the HTTP layer in slices of this size (zero-copy `Bytes` views): the HTTP/1
+/// encoder copies each chunk into its write buffer, and one 1 MiB chunk would make that buffer grow to 1 MiB per
+/// connection instead of staying around the socket's send size.
+const MEMORY_CHUNK: usize = 64 << 10;
 
 /// What identifies the served artifact in headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +65,17 @@ pub fn artifact(repr: &Representation, range: Option<&Range<u64>>, payload: Payl
     }
     let length = sent.end - sent.start;
     match payload {
-        Payload::Memory(bytes) => builder.body(bytes),
+        Payload::Memory(bytes) if bytes.len() <= MEMORY_CHUNK => builder.body(bytes),
+        Payload::Memory(bytes) => builder.body(SizedStream::new(length, memory_chunks(bytes))),
         Payload::Stream(body) => builder.body(SizedStream::new(length, body)),
         Payload::Headers => builder.body(SizedStream::new(length, stream::empty::<Result<Bytes, StoreError>>())),
     }
+}
+
+/// Zero-copy slices of `bytes`, at most [`MEMORY_CHUNK`] long.
+fn memory_chunks(bytes: Bytes) -> impl futures::Stream<Item = Result<Bytes, StoreError>> {
+    let starts = (0..bytes.len()).step_by(MEMORY_CHUNK);
+    stream::iter(starts.map(move |start| Ok(bytes.slice(start..bytes.len().min(start + MEMORY_CHUNK)))))
 }
 
 /// A 304: validators and caching headers, no body. `Content-Length` is what a 200 would announce (RFC 9110 §15.4.5
@@ -138,6 +149,22 @@ mod tests {
         assert_eq!(header(&response, &header::LAST_MODIFIED), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(header(&response, &header::CACHE_CONTROL), CACHE_CONTROL);
         assert_eq!(header(&response, &header::CONTENT_TYPE), CONTENT_TYPE);
+    }
+
+    #[actix_web::test]
+    async fn large_memory_bodies_go_out_in_bounded_zero_copy_slices() {
+        use actix_web::body::MessageBody;
+        use futures::StreamExt;
+        let body = Bytes::from((0..=255u8).cycle().take(3 * MEMORY_CHUNK + 1).collect::<Vec<_>>());
+        let chunks: Vec<Bytes> = memory_chunks(body.clone()).map(Result::unwrap).collect().await;
+        assert_eq!(chunks.len(), 4);
+        assert!(chunks.iter().all(|c| c.len() <= MEMORY_CHUNK));
+        assert_eq!(chunks.concat(), body);
+        let whole = Representation { size: body.len() as u64, ..repr() };
+        let response = artifact(&whole, None, Payload::Memory(body.clone()));
+        assert_eq!(response.body().size(), actix_web::body::BodySize::Sized(body.len() as u64));
+        let sent = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+        assert_eq!(sent, body);
     }
 
     #[test]
