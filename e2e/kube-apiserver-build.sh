@@ -6,7 +6,7 @@
 set -euo pipefail
 exec 1>&2
 SCRIPT=kube-apiserver-build
-# shellcheck source=./env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 PROGRAMS=(kube-apiserver kube-controller-manager)

@@ -4,7 +4,7 @@
 # Keeps the built binaries. Safe to run when nothing runs. Env: JAAS_E2E_CACHE, JAAS_KUBE_STATE (default $CACHE/kube).
 set -euo pipefail
 SCRIPT=kube-stop
-# shellcheck source=./env.sh
+# shellcheck source-path=SCRIPTDIR source=env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 STATE=${JAAS_KUBE_STATE:-$CACHE/kube}
