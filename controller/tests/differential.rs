@@ -61,15 +61,42 @@ fn corpus_files() -> Vec<PathBuf> {
     files
 }
 
+/// The Python interpreter to run go-jsonnet with: `$PYTHON` if set, else the first `python3` on `PATH` that can
+/// import the binding (a virtualenv earlier on `PATH`, such as the one run-tests.sh makes for
+/// kubernetes-validate, may lack it). `None` when no interpreter has it.
+fn python_with_go_jsonnet() -> (Option<String>, Vec<String>) {
+    if let Ok(python) = std::env::var("PYTHON") {
+        return (Some(python.clone()), vec![python]);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let candidates: Vec<String> = std::env::split_paths(&path)
+        .map(|dir| dir.join("python3"))
+        .filter(|candidate| candidate.is_file())
+        .map(|candidate| candidate.to_string_lossy().into_owned())
+        .collect();
+    let found = candidates.iter().find(|python| {
+        Command::new(python).args(["-c", "import _gojsonnet"]).output().is_ok_and(|output| output.status.success())
+    });
+    (found.cloned(), candidates)
+}
+
 /// Evaluates all files with go-jsonnet in one Python process.
 fn go_jsonnet(files: &[PathBuf]) -> BTreeMap<PathBuf, Outcome> {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let (python, tried) = python_with_go_jsonnet();
+    let Some(python) = python else {
+        panic!(
+            "go-jsonnet is not available: none of the Python interpreters on PATH ({}) can import _gojsonnet; \
+             run `pip install gojsonnet` (or e2e/differential-setup.sh). The differential test never skips.",
+            tried.join(", ")
+        );
+    };
     let output = Command::new(&python).arg(GO_HELPER).args(files).output().unwrap_or_else(|e| {
         panic!("cannot run `{python}` ({e}): the differential test needs Python 3 and `pip install gojsonnet`")
     });
     assert!(
         output.status.success(),
-        "go-jsonnet is not available ({}): run `pip install gojsonnet` (the differential test never skips)\n{}",
+        "go-jsonnet is not available to {python} ({}): run `pip install gojsonnet` (the differential test never \
+         skips)\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );

@@ -18,7 +18,6 @@ use std::cell::RefCell;
 use jrsonnet_evaluator::{
     ContextInitializer, IStr, InitialContextBuilder, ObjValue, ObjValueBuilder, Result, Source, Thunk, Val,
     function::{CallLocation, builtin},
-    manifest::JsonFormat,
 };
 use jrsonnet_gcmodule::{Cc, Trace};
 
@@ -103,15 +102,11 @@ fn builtin_live_native(this: &builtin_live_native, x: IStr) -> Val {
     this.stdlib.settings().ext_natives.get(&x).cloned().map_or(Val::Null, Val::Func)
 }
 
-/// std.trace printing through the live trace printer of the jrsonnet initializer.
+/// std.trace(str, rest) printing through the live trace printer of the jrsonnet initializer. As in go-jsonnet,
+/// both parameters are required and the message must be a string (jrsonnet's own accepts anything).
 #[builtin(fields(stdlib: jrsonnet_stdlib::ContextInitializer))]
-fn builtin_live_trace(this: &builtin_live_trace, loc: CallLocation, str: Val, rest: Option<Thunk<Val>>) -> Result<Val> {
-    let message: IStr = match &str {
-        Val::Str(s) => s.clone().into_flat(),
-        Val::Func(f) => format!("{f:?}").into(),
-        v => v.manifest(JsonFormat::debug())?.into(),
-    };
+fn builtin_live_trace(this: &builtin_live_trace, loc: CallLocation, str: IStr, rest: Thunk<Val>) -> Result<Val> {
     let printer = this.stdlib.settings().trace_printer.clone();
-    printer.print_trace(loc, message);
-    rest.map_or_else(|| Ok(str), |rest| rest.evaluate())
+    printer.print_trace(loc, str);
+    rest.evaluate()
 }

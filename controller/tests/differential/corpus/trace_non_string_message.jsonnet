@@ -1,0 +1,1 @@
+{ out: std.trace(3, {}) }
