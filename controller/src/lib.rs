@@ -2,4 +2,14 @@
 //! leader election and metrics. Rendering has no Kubernetes in it, so `jaas render` runs exactly the same code.
 
 pub mod cli;
+pub mod conditions;
+pub mod config;
+pub mod crd;
+pub mod error;
+pub mod events;
+pub mod leader;
+pub mod metrics;
+pub mod reconcile;
 pub mod render;
+pub mod retention;
+pub mod run;

@@ -1,0 +1,158 @@
+//! The flags of `jaas run`, read by the shared layered loader (defaults < `--config` YAML < `JAAS_*` env < flags),
+//! and the checks that need more than one flag. Storage and rendering flags are flattened from their owners.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use jaas_shared::config::{ConfigError, StorageArgs};
+use serde::{Deserialize, Serialize};
+
+use crate::render::LimitArgs;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (for log collectors).
+    #[default]
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Flags of `jaas run`.
+#[derive(Debug, Clone, PartialEq, clap::Parser, Serialize, Deserialize)]
+#[command(name = "jaas run", about = "Run the controller")]
+pub struct RunArgs {
+    /// Base URL under which the artifact server serves storage, e.g. http://jaas-artifacts.flux-system.svc:8082
+    /// (required); stamped into every ExternalArtifact's URL.
+    #[arg(long, env = "JAAS_STORAGE_BASE_URL")]
+    pub storage_base_url: Option<String>,
+    /// Namespaces to watch, comma separated; empty watches all namespaces.
+    #[arg(long, env = "JAAS_WATCH_NAMESPACES", value_delimiter = ',')]
+    pub watch_namespaces: Vec<String>,
+    /// Only reconcile JsonnetSnippets matching this label selector.
+    #[arg(long, env = "JAAS_LABEL_SELECTOR")]
+    pub label_selector: Option<String>,
+    /// How long a superseded revision stays downloadable after it left the history (0 deletes at once).
+    #[arg(long, env = "JAAS_ARTIFACT_GC_GRACE", default_value = "5m", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub artifact_gc_grace: Duration,
+    /// How long a deleted snippet waits for storage to delete its artifacts before its finalizer is released anyway.
+    #[arg(long, env = "JAAS_MAX_WITHDRAW_WAIT", default_value = "1h", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub max_withdraw_wait: Duration,
+    /// Elect a leader among replicas through a coordination.k8s.io Lease; only the leader reconciles.
+    #[arg(long, env = "JAAS_LEADER_ELECTION", default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+        action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, env = "JAAS_LEADER_ELECTION_ID", default_value = "jaas-controller")]
+    pub leader_election_id: String,
+    /// Namespace of the Lease (default: $POD_NAMESPACE, else `default`).
+    #[arg(long, env = "JAAS_LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// Address of the /metrics, /healthz and /readyz endpoints (`:8083` means all interfaces).
+    #[arg(long, env = "JAAS_METRICS_BIND_ADDRESS", default_value = ":8083")]
+    pub metrics_bind_address: String,
+    /// Log format.
+    #[arg(long, env = "JAAS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+    /// Storage backend flags.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub storage: StorageArgs,
+    /// Rendering limits.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub limits: LimitArgs,
+}
+
+impl RunArgs {
+    /// The validated base URL, without a trailing slash.
+    pub fn base_url(&self) -> Result<String, ConfigError> {
+        let url = self.storage_base_url.as_deref().map(str::trim).unwrap_or_default();
+        if url.is_empty() {
+            return Err(ConfigError::Invalid(
+                "--storage-base-url is required (e.g. http://jaas-artifacts:8082)".into(),
+            ));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "--storage-base-url {url:?} must start with http:// or https://"
+            )));
+        }
+        Ok(url.trim_end_matches('/').to_owned())
+    }
+
+    /// The metrics address; `:PORT` listens on all interfaces.
+    pub fn metrics_address(&self) -> Result<SocketAddr, ConfigError> {
+        let text = &self.metrics_bind_address;
+        let full = if text.starts_with(':') { format!("0.0.0.0{text}") } else { text.clone() };
+        full.parse()
+            .map_err(|_| ConfigError::Invalid(format!("--metrics-bind-address {text:?} must be HOST:PORT or :PORT")))
+    }
+
+    /// The namespace of the leader election Lease.
+    pub fn lease_namespace(&self) -> String {
+        self.leader_election_namespace
+            .clone()
+            .filter(|ns| !ns.is_empty())
+            .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|ns| !ns.is_empty()))
+            .unwrap_or_else(|| "default".to_owned())
+    }
+
+    /// Checks every flag that clap cannot check alone.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.base_url()?;
+        self.metrics_address()?;
+        self.storage.validate()?;
+        if self.limits.max_concurrent_evals == 0 {
+            return Err(ConfigError::Invalid("--max-concurrent-evals must be at least 1".into()));
+        }
+        if self.leader_election_id.is_empty() {
+            return Err(ConfigError::Invalid("--leader-election-id must not be empty".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use jaas_shared::config::load_from;
+
+    fn parse(args: &[&str]) -> Result<RunArgs, ConfigError> {
+        load_from::<RunArgs, _>(std::iter::once("jaas run").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let args = parse(&["--storage-base-url", "http://srv:8082/"]).unwrap();
+        assert_eq!(args.base_url().unwrap(), "http://srv:8082");
+        assert_eq!(args.artifact_gc_grace, Duration::from_mins(5));
+        assert_eq!(args.max_withdraw_wait, Duration::from_hours(1));
+        assert!(args.leader_election);
+        assert_eq!(args.leader_election_id, "jaas-controller");
+        assert_eq!(args.metrics_address().unwrap(), "0.0.0.0:8083".parse().unwrap());
+        assert!(args.watch_namespaces.is_empty());
+        args.validate().unwrap();
+    }
+
+    #[test]
+    fn lists_and_booleans_parse() {
+        let args =
+            parse(&["--storage-base-url=http://a", "--watch-namespaces=a,b", "--leader-election=false"]).unwrap();
+        assert_eq!(args.watch_namespaces, ["a", "b"]);
+        assert!(!args.leader_election);
+    }
+
+    #[test]
+    fn a_missing_base_url_names_the_flag() {
+        let err = parse(&[]).unwrap().validate().unwrap_err().to_string();
+        assert!(err.contains("--storage-base-url"), "{err}");
+        let err = parse(&["--storage-base-url=srv:8082"]).unwrap().validate().unwrap_err().to_string();
+        assert!(err.contains("http://"), "{err}");
+    }
+}

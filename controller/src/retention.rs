@@ -1,0 +1,114 @@
+//! Retention of one snippet's revisions in storage: keep `spec.history` revisions, delete the others once they
+//! have been superseded for `--artifact-gc-grace`. The decision is `jaas_shared::gc::plan_deletions`, computed from
+//! what storage lists before anything is deleted, so a restarted or newly elected controller decides the same.
+
+use std::cmp::Reverse;
+use std::time::{Duration, SystemTime};
+
+use jaas_shared::gc::{Revision, plan_deletions};
+use jaas_shared::{Digest, ObjectMeta, SnippetRef};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::crd::HistoryEntry;
+use crate::error::Result;
+use crate::reconcile::Context;
+
+/// What retention left in storage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retained {
+    /// The stored revisions, the current one first, then newest first.
+    pub history: Vec<HistoryEntry>,
+    /// Whether superseded revisions still wait for their grace period to end.
+    pub pending: bool,
+}
+
+/// Orders stored revisions as `status.history` shows them: the current one first, then newest first.
+fn ordered(mut stored: Vec<ObjectMeta>, current: Option<Digest>) -> Vec<ObjectMeta> {
+    stored.sort_by_key(|m| {
+        (m.key.digest() != current.unwrap_or(m.key.digest()), Reverse(m.last_modified), m.key.digest())
+    });
+    stored
+}
+
+/// A `metav1.Time` for a storage timestamp (whole seconds, as the API server stores it).
+pub fn to_time(time: SystemTime) -> Time {
+    let seconds = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Time(Timestamp::from_second(i64::try_from(seconds).unwrap_or(i64::MAX)).unwrap_or(Timestamp::UNIX_EPOCH))
+}
+
+/// The `status.history` entry of a stored revision.
+pub fn history_entry(meta: &ObjectMeta, base_url: &str) -> HistoryEntry {
+    let digest = meta.key.digest().to_string();
+    HistoryEntry { revision: digest.clone(), digest, url: meta.key.url(base_url), time: to_time(meta.last_modified) }
+}
+
+/// Deletes the revisions `plan_deletions` selects and reports what is left.
+pub async fn enforce(ctx: &Context, snippet: &SnippetRef, current: Option<Digest>, history: usize) -> Result<Retained> {
+    let metrics = &ctx.metrics;
+    let stored = metrics.storage_op("list", ctx.store.list(snippet)).await?;
+    let revisions: Vec<Revision> =
+        stored.iter().map(|m| Revision { digest: m.key.digest(), written: m.last_modified }).collect();
+    let doomed = plan_deletions(&revisions, current, history, ctx.gc_grace, SystemTime::now());
+    for digest in &doomed {
+        let key = snippet.revision(*digest);
+        metrics.storage_op("delete", ctx.store.delete(&key)).await?;
+        tracing::info!(snippet = %snippet, %digest, "deleted a superseded revision");
+    }
+    let kept: Vec<ObjectMeta> = stored.into_iter().filter(|m| !doomed.contains(&m.key.digest())).collect();
+    let pending = kept.len() > history.max(1);
+    let history = ordered(kept, current).iter().map(|m| history_entry(m, &ctx.base_url)).collect();
+    Ok(Retained { history, pending })
+}
+
+/// How soon to look again while superseded revisions wait out their grace period.
+pub fn recheck_after(grace: Duration) -> Duration {
+    (grace / 4).clamp(Duration::from_secs(1), Duration::from_mins(1))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use jaas_shared::ArtifactKey;
+
+    fn meta(byte: u8, seconds: u64) -> ObjectMeta {
+        let key = ArtifactKey::new("ns", "name", Digest::from_sha256([byte; 32])).unwrap();
+        ObjectMeta {
+            etag: jaas_shared::store::etag_for(&key),
+            key,
+            size: 1,
+            last_modified: SystemTime::UNIX_EPOCH + Duration::from_secs(seconds),
+        }
+    }
+
+    #[test]
+    fn the_current_revision_comes_first_then_newest_first() {
+        let current = Digest::from_sha256([1; 32]);
+        let order: Vec<u8> = ordered(vec![meta(1, 10), meta(2, 30), meta(3, 20)], Some(current))
+            .iter()
+            .map(|m| m.key.digest().hex().as_bytes()[1])
+            .collect();
+        assert_eq!(order, [b'1', b'2', b'3']);
+        let order: Vec<u64> = ordered(vec![meta(1, 10), meta(2, 30)], None)
+            .iter()
+            .map(|m| m.last_modified.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs())
+            .collect();
+        assert_eq!(order, [30, 10]);
+    }
+
+    #[test]
+    fn history_entries_carry_the_url_and_time() {
+        let entry = history_entry(&meta(1, 1_700_000_000), "http://srv/");
+        assert_eq!(entry.revision, entry.digest);
+        assert!(entry.url.starts_with("http://srv/ns/name/sha256-"));
+        assert_eq!(entry.time.0.as_second(), 1_700_000_000);
+    }
+
+    #[test]
+    fn recheck_is_bounded() {
+        assert_eq!(recheck_after(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(recheck_after(Duration::from_secs(20)), Duration::from_secs(5));
+        assert_eq!(recheck_after(Duration::from_hours(1)), Duration::from_mins(1));
+    }
+}

@@ -1,0 +1,245 @@
+//! The controller against a real kube-apiserver (`KUBECONFIG`, required) with real `jaas run` processes:
+//! publishing verifiable artifacts, re-rendering on snippet and library edits, failures that keep the last good
+//! artifact, deletion, history with a grace period that survives a restart, and leader hand-over on SIGTERM.
+
+mod cluster;
+
+use std::time::{Duration, Instant};
+
+use cluster::{ControllerProcess, TestNamespace, TestStorage, client, eventually, install_crds};
+use jaas_controller::crd::{ExternalArtifact, JsonnetLibrary, JsonnetSnippet};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::events::v1::Event;
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn configmap(name: &str, value: &str) -> String {
+    format!("{{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: '{name}' }}, data: {{ value: '{value}' }} }}")
+}
+
+async fn create_snippet(client: &Client, ns: &str, name: &str, spec: serde_json::Value) {
+    let snippet: JsonnetSnippet = serde_json::from_value(
+        json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": name}, "spec": spec}),
+    )
+    .unwrap();
+    Api::<JsonnetSnippet>::namespaced(client.clone(), ns).create(&PostParams::default(), &snippet).await.unwrap();
+}
+
+async fn edit_snippet(client: &Client, ns: &str, name: &str, spec: serde_json::Value) {
+    let patch = Patch::Merge(json!({"spec": spec}));
+    Api::<JsonnetSnippet>::namespaced(client.clone(), ns).patch(name, &PatchParams::default(), &patch).await.unwrap();
+}
+
+/// The Ready condition's (status, reason) and the published revision, for the current generation only.
+async fn readiness(client: &Client, ns: &str, name: &str) -> Option<(String, String, Option<String>)> {
+    let snippet = Api::<JsonnetSnippet>::namespaced(client.clone(), ns).get(name).await.ok()?;
+    let status = snippet.status?;
+    if status.observed_generation != snippet.metadata.generation {
+        return None;
+    }
+    let ready = status.conditions.iter().find(|c| c.type_ == "Ready")?;
+    Some((format!("{:?}", ready.status), ready.reason.clone(), status.revision))
+}
+
+/// Waits until the snippet is Ready with a revision other than `not`, and returns it.
+async fn wait_ready_revision(client: &Client, ns: &str, name: &str, not: Option<&str>) -> String {
+    eventually(&format!("{ns}/{name} to be Ready with a new revision"), READY_TIMEOUT, || async {
+        match readiness(client, ns, name).await? {
+            (status, _, Some(revision)) if status == "True" && Some(revision.as_str()) != not => Some(revision),
+            _ => None,
+        }
+    })
+    .await
+}
+
+async fn external_artifact(client: &Client, ns: &str, name: &str) -> Option<ExternalArtifact> {
+    Api::<ExternalArtifact>::namespaced(client.clone(), ns).get_opt(name).await.unwrap()
+}
+
+/// Checks the ExternalArtifact publishes `revision` and that its URL maps to bytes with that digest.
+async fn assert_published(client: &Client, storage: &TestStorage, ns: &str, name: &str, revision: &str) {
+    let ea = external_artifact(client, ns, name).await.expect("the ExternalArtifact exists");
+    let source = ea.spec.source_ref.as_ref().unwrap();
+    assert_eq!(
+        (source.api_version.as_deref(), source.kind.as_str(), source.name.as_str()),
+        (Some("jaas.metio.wtf/v1"), "JsonnetSnippet", name)
+    );
+    assert!(
+        ea.metadata
+            .owner_references
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|o| o.kind == "JsonnetSnippet" && o.name == name))
+    );
+    let status = ea.status.as_ref().unwrap();
+    let artifact = status.artifact.as_ref().unwrap();
+    assert_eq!(artifact.digest, revision);
+    assert_eq!(artifact.revision, revision);
+    assert!(artifact.size.unwrap() > 0);
+    assert!(
+        status.conditions.as_ref().unwrap().iter().any(|c| c.type_ == "Ready" && format!("{:?}", c.status) == "True")
+    );
+    assert_eq!(storage.digest_at(&artifact.url).await.as_deref(), Some(revision), "bytes behind {}", artifact.url);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_rerenders_reports_failures_and_withdraws() {
+    let client = client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "life").await;
+    let storage = TestStorage::new(&ns.name, false).await;
+    let mut controller =
+        ControllerProcess::start("a", &ns.name, &storage.flags, &["--artifact-gc-grace=0s", "--leader-election=false"]);
+
+    let library: JsonnetLibrary =
+        serde_json::from_value(json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary",
+        "metadata": {"name": "lib"}, "spec": {"files": {"util.libsonnet": "{ value: 'one' }"}}}))
+        .unwrap();
+    let libraries = Api::<JsonnetLibrary>::namespaced(client.clone(), &ns.name);
+    libraries.create(&PostParams::default(), &library).await.unwrap();
+    let main = "local util = import 'lib/util.libsonnet';\n{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' }, data: { value: util.value } }";
+    create_snippet(&client, &ns.name, "app", json!({"libraries": ["lib"], "files": {"main.jsonnet": main}})).await;
+    let first = wait_ready_revision(&client, &ns.name, "app", None).await;
+    assert_published(&client, &storage, &ns.name, "app", &first).await;
+
+    let patch = Patch::Merge(json!({"spec": {"files": {"util.libsonnet": "{ value: 'two' }"}}}));
+    libraries.patch("lib", &PatchParams::default(), &patch).await.unwrap();
+    let second = wait_ready_revision(&client, &ns.name, "app", Some(&first)).await;
+    assert_published(&client, &storage, &ns.name, "app", &second).await;
+    eventually("the superseded revision to be deleted (history 1, grace 0)", READY_TIMEOUT, || async {
+        (storage.stored(&ns.name, "app").await == [second.clone()]).then_some(())
+    })
+    .await;
+
+    edit_snippet(&client, &ns.name, "app", json!({"files": {"main.jsonnet": "{ a: error 'boom from the test' }"}}))
+        .await;
+    let reason = eventually("Ready=False after a broken edit", READY_TIMEOUT, || async {
+        let (status, reason, _) = readiness(&client, &ns.name, "app").await?;
+        (status == "False").then_some(reason)
+    })
+    .await;
+    assert_eq!(reason, "EvaluationFailed");
+    assert_published(&client, &storage, &ns.name, "app", &second).await;
+    let events = Api::<Event>::namespaced(client.clone(), &ns.name);
+    eventually("a Warning Event with the Jsonnet error", Duration::from_secs(30), || async {
+        let list = events.list(&ListParams::default()).await.ok()?;
+        list.items
+            .iter()
+            .any(|e| {
+                e.type_.as_deref() == Some("Warning")
+                    && e.note.as_deref().is_some_and(|n| n.contains("boom from the test"))
+            })
+            .then_some(())
+    })
+    .await;
+
+    Api::<JsonnetSnippet>::namespaced(client.clone(), &ns.name).delete("app", &DeleteParams::default()).await.unwrap();
+    eventually("the snippet, its ExternalArtifact and its artifacts to be gone", READY_TIMEOUT, || async {
+        let gone = Api::<JsonnetSnippet>::namespaced(client.clone(), &ns.name).get_opt("app").await.unwrap().is_none()
+            && external_artifact(&client, &ns.name, "app").await.is_none()
+            && storage.stored(&ns.name, "app").await.is_empty();
+        gone.then_some(())
+    })
+    .await;
+    controller.terminate();
+    assert!(controller.wait_exit(Duration::from_secs(30)).await.success(), "{}", controller.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_and_grace_survive_a_restart() {
+    const GRACE: Duration = Duration::from_secs(12);
+    let client = client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "history").await;
+    let storage = TestStorage::new(&ns.name, true).await;
+    let flags = ["--artifact-gc-grace=12s", "--leader-election=false"];
+    let mut controller = ControllerProcess::start("a", &ns.name, &storage.flags, &flags);
+
+    let spec = |v: &str| json!({"history": 2, "files": {"main.jsonnet": configmap("h", v)}});
+    create_snippet(&client, &ns.name, "h", spec("1")).await;
+    let r1 = wait_ready_revision(&client, &ns.name, "h", None).await;
+    edit_snippet(&client, &ns.name, "h", spec("2")).await;
+    let r2 = wait_ready_revision(&client, &ns.name, "h", Some(&r1)).await;
+    let mut both = vec![r1.clone(), r2.clone()];
+    both.sort();
+    assert_eq!(storage.stored(&ns.name, "h").await, both, "history 2 keeps both revisions");
+
+    let third_sent = Instant::now();
+    edit_snippet(&client, &ns.name, "h", spec("3")).await;
+    let r3 = wait_ready_revision(&client, &ns.name, "h", Some(&r2)).await;
+    controller.terminate();
+    assert!(controller.wait_exit(Duration::from_secs(30)).await.success(), "{}", controller.logs());
+    assert!(third_sent.elapsed() < GRACE, "the machine is too slow for this test's grace period");
+    assert_eq!(storage.stored(&ns.name, "h").await.len(), 3, "r1 waits out its grace period");
+    let published = external_artifact(&client, &ns.name, "h").await.unwrap();
+
+    let mut restarted = ControllerProcess::start("b", &ns.name, &storage.flags, &flags);
+    let mut kept = vec![r2.clone(), r3.clone()];
+    kept.sort();
+    eventually("r1 to be deleted after the grace period", GRACE + READY_TIMEOUT, || async {
+        (storage.stored(&ns.name, "h").await == kept).then_some(())
+    })
+    .await;
+    let waited = third_sent.elapsed();
+    eprintln!("r1 deleted {waited:?} after r3 was requested (grace {GRACE:?})");
+    assert!(waited >= GRACE, "r1 was deleted before its grace period ended ({waited:?})");
+    eventually("status.history to list r3 then r2", READY_TIMEOUT, || async {
+        let snippet = Api::<JsonnetSnippet>::namespaced(client.clone(), &ns.name).get("h").await.ok()?;
+        let history: Vec<String> = snippet.status?.history.iter().map(|h| h.digest.clone()).collect();
+        (history == [r3.clone(), r2.clone()]).then_some(())
+    })
+    .await;
+    let after = external_artifact(&client, &ns.name, "h").await.unwrap();
+    assert_eq!(
+        after.metadata.resource_version, published.metadata.resource_version,
+        "an unchanged render rewrote the ExternalArtifact"
+    );
+    restarted.terminate();
+    assert!(restarted.wait_exit(Duration::from_secs(30)).await.success(), "{}", restarted.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_writes_and_sigterm_hands_over_quickly() {
+    let client = client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "leader").await;
+    let storage = TestStorage::new(&ns.name, true).await;
+    let mut first = ControllerProcess::start("a", &ns.name, &storage.flags, &[]);
+    eventually("controller a to lead", Duration::from_secs(30), || async { first.is_leader().await.then_some(()) })
+        .await;
+    let mut second = ControllerProcess::start("b", &ns.name, &storage.flags, &[]);
+    eventually("controller b to serve metrics", Duration::from_secs(30), || async {
+        second.metric("jaas_leader").await
+    })
+    .await;
+
+    create_snippet(&client, &ns.name, "l", json!({"files": {"main.jsonnet": configmap("l", "1")}})).await;
+    let r1 = wait_ready_revision(&client, &ns.name, "l", None).await;
+    assert!(!second.is_leader().await, "two leaders at once");
+    assert_eq!(second.metric("jaas_reconciles_total").await, Some(0.0), "the standby reconciled");
+    assert!(first.metric("jaas_reconciles_total").await.unwrap_or(0.0) >= 1.0);
+
+    let sent = Instant::now();
+    first.terminate();
+    eventually("controller b to take over", Duration::from_secs(30), || async {
+        second.is_leader().await.then_some(())
+    })
+    .await;
+    let handover = sent.elapsed();
+    println!("leader hand-over after SIGTERM took {} ms", handover.as_millis());
+    eprintln!("leader hand-over after SIGTERM took {} ms", handover.as_millis());
+    assert!(first.wait_exit(Duration::from_secs(30)).await.success(), "{}", first.logs());
+    assert!(first.logs().contains("released the leader lease"), "{}", first.logs());
+    assert!(handover <= Duration::from_secs(2), "hand-over took {handover:?}");
+
+    let lease = Api::<Lease>::namespaced(client.clone(), &ns.name).get(&format!("jaas-{}", ns.name)).await.unwrap();
+    assert!(lease.spec.unwrap().holder_identity.is_some());
+    edit_snippet(&client, &ns.name, "l", json!({"files": {"main.jsonnet": configmap("l", "2")}})).await;
+    let r2 = wait_ready_revision(&client, &ns.name, "l", Some(&r1)).await;
+    assert_published(&client, &storage, &ns.name, "l", &r2).await;
+    assert!(second.metric("jaas_reconciles_total").await.unwrap_or(0.0) >= 1.0, "the new leader did not reconcile");
+    second.terminate();
+    assert!(second.wait_exit(Duration::from_secs(30)).await.success(), "{}", second.logs());
+}
