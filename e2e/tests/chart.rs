@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use jaas_e2e::{repo_root, required_env, run};
 use serde_json::{Value, json};
 
@@ -353,7 +353,8 @@ fn controller_rbac_grants_exactly_what_the_controller_needs() -> Result<()> {
     let kubectl = required_env("JAAS_KUBECTL")?;
     required_env("KUBECONFIG")?;
     let ns = format!("jaas-rbac-{}", std::process::id());
-    let release = ns.clone();
+    // A release name without "jaas" in it, so the chart's resource prefix is `<release>-jaas`.
+    let release = format!("rbac-{}", std::process::id());
     let fullname = format!("{release}-jaas");
     let _cleanup = Cleanup {
         kubectl: kubectl.clone(),
@@ -371,40 +372,59 @@ fn controller_rbac_grants_exactly_what_the_controller_needs() -> Result<()> {
     let list = json!({"apiVersion": "v1", "kind": "List", "items": rbac});
     run(Command::new(&kubectl).args(["apply", "-f", "-"]), Some(list.to_string().as_bytes()))?.ok()?;
 
-    let who = format!("system:serviceaccount:{ns}:{fullname}-controller");
-    // (verb, resource, extra args, allowed?)
-    let checks: &[(&str, &str, &[&str], bool)] = &[
-        ("watch", "jsonnetsnippets.jaas.metio.wtf", &["--all-namespaces"], true),
-        ("list", "jsonnetlibraries.jaas.metio.wtf", &["--all-namespaces"], true),
-        ("patch", "jsonnetsnippets.jaas.metio.wtf", &["--subresource=status", "-n", "apps"], true),
-        ("update", "jsonnetsnippets.jaas.metio.wtf", &["--subresource=finalizers", "-n", "apps"], true),
-        ("create", "externalartifacts.source.toolkit.fluxcd.io", &["-n", "apps"], true),
-        ("delete", "externalartifacts.source.toolkit.fluxcd.io", &["-n", "apps"], true),
-        ("patch", "externalartifacts.source.toolkit.fluxcd.io", &["--subresource=status", "-n", "apps"], true),
-        ("create", "events", &["-n", "apps"], true),
-        ("create", "events.events.k8s.io", &["-n", "apps"], true),
-        ("update", "leases.coordination.k8s.io", &["-n", &ns], true),
-        ("create", "leases.coordination.k8s.io", &["-n", "default"], false),
-        ("create", "jsonnetsnippets.jaas.metio.wtf", &["-n", "apps"], false),
-        ("delete", "jsonnetsnippets.jaas.metio.wtf", &["-n", "apps"], false),
-        ("get", "secrets", &["--all-namespaces"], false),
-        ("get", "secrets", &["-n", &ns], false),
-        ("list", "configmaps", &["--all-namespaces"], false),
-        ("create", "pods", &["-n", &ns], false),
-        ("create", "deployments.apps", &["-n", &ns], false),
-        ("create", "customresourcedefinitions.apiextensions.k8s.io", &[], false),
+    // SubjectAccessReviews name group, resource and subresource exactly, so neither our CRDs nor Flux's need to
+    // be installed (`kubectl auth can-i` resolves resources through discovery and answers "no" for unknown ones).
+    let sa = format!("system:serviceaccount:{ns}:{fullname}-controller");
+    let sa_groups = json!(["system:serviceaccounts", format!("system:serviceaccounts:{ns}"), "system:authenticated"]);
+    // (verb, group, resource, subresource, namespace ("" = all), allowed?)
+    let checks: &[(&str, &str, &str, &str, &str, bool)] = &[
+        ("watch", "jaas.metio.wtf", "jsonnetsnippets", "", "", true),
+        ("list", "jaas.metio.wtf", "jsonnetlibraries", "", "", true),
+        ("patch", "jaas.metio.wtf", "jsonnetsnippets", "status", "apps", true),
+        ("update", "jaas.metio.wtf", "jsonnetsnippets", "finalizers", "apps", true),
+        ("create", "source.toolkit.fluxcd.io", "externalartifacts", "", "apps", true),
+        ("delete", "source.toolkit.fluxcd.io", "externalartifacts", "", "apps", true),
+        ("patch", "source.toolkit.fluxcd.io", "externalartifacts", "status", "apps", true),
+        ("create", "", "events", "", "apps", true),
+        ("create", "events.k8s.io", "events", "", "apps", true),
+        ("update", "coordination.k8s.io", "leases", "", &ns, true),
+        ("create", "coordination.k8s.io", "leases", "", "default", false),
+        ("create", "jaas.metio.wtf", "jsonnetsnippets", "", "apps", false),
+        ("delete", "jaas.metio.wtf", "jsonnetsnippets", "", "apps", false),
+        ("get", "", "secrets", "", "", false),
+        ("get", "", "secrets", "", &ns, false),
+        ("list", "", "configmaps", "", "", false),
+        ("create", "", "pods", "", &ns, false),
+        ("create", "apps", "deployments", "", &ns, false),
+        ("create", "apiextensions.k8s.io", "customresourcedefinitions", "", "", false),
     ];
+    let reviews: Vec<Value> = checks
+        .iter()
+        .map(|(verb, group, resource, subresource, namespace, _)| {
+            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {
+                "user": sa, "groups": sa_groups, "resourceAttributes": {"verb": verb, "group": group,
+                "resource": resource, "subresource": subresource, "namespace": namespace}}})
+        })
+        .collect();
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": reviews});
+    // kubectl prints one JSON object per created review, one after the other.
+    let printed =
+        run(Command::new(&kubectl).args(["create", "-o", "json", "-f", "-"]), Some(list.to_string().as_bytes()))?
+            .ok()?;
+    let answers = serde_json::Deserializer::from_str(&printed)
+        .into_iter::<Value>()
+        .collect::<Result<Vec<Value>, _>>()
+        .context("kubectl create -o json of the SubjectAccessReviews")?;
+    ensure!(answers.len() == checks.len(), "{} answers for {} reviews", answers.len(), checks.len());
     let mut wrong = Vec::new();
-    for (verb, resource, extra, expected) in checks {
-        let out = run(Command::new(&kubectl).args(["auth", "can-i", verb, resource, "--as", &who]).args(*extra), None)?;
-        let answer = out.stdout.trim();
-        if !matches!(answer, "yes" | "no") {
-            bail!("kubectl auth can-i {verb} {resource}: unexpected answer {answer:?}: {}", out.stderr);
-        }
-        if (answer == "yes") != *expected {
+    for ((verb, group, resource, subresource, namespace, expected), answer) in checks.iter().zip(answers) {
+        let allowed = answer["status"]["allowed"] == true;
+        if allowed != *expected {
             wrong.push(format!(
-                "{verb} {resource} {extra:?}: {answer}, expected {}",
-                if *expected { "yes" } else { "no" }
+                "{verb} {group}/{resource}{}{} in {:?}: allowed={allowed}, expected {expected}",
+                if subresource.is_empty() { "" } else { "/" },
+                subresource,
+                if namespace.is_empty() { "all namespaces" } else { namespace }
             ));
         }
     }
