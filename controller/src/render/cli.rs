@@ -149,13 +149,17 @@ fn emit(args: &RenderArgs, mode: OutputMode, artifact: &RenderedArtifact) -> Res
     }
     let files = unpack(artifact)?;
     let text = match (mode, args.format) {
-        (OutputMode::Source, _) => files.iter().map(|(path, _)| format!("{path}\n")).collect(),
+        (OutputMode::Source, _) => files.iter().fold(String::new(), |mut list, (path, _)| {
+            list.push_str(path);
+            list.push('\n');
+            list
+        }),
         (OutputMode::Rendered, PrintFormat::Json) => {
             files.into_iter().find(|(path, _)| path == RENDERED_JSON).map(|(_, content)| content).unwrap_or_default()
         }
         (OutputMode::Rendered, PrintFormat::Yaml) => files
             .into_iter()
-            .filter(|(path, _)| path.ends_with(".yaml"))
+            .filter(|(path, _)| Path::new(path).extension().is_some_and(|ext| ext == "yaml"))
             .map(|(_, content)| content)
             .collect::<Vec<_>>()
             .join("---\n"),

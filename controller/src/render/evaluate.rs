@@ -66,6 +66,7 @@ pub fn evaluate(request: &RenderRequest, max_stack: usize) -> Result<serde_json:
 fn evaluate_entered(state: &State, request: &RenderRequest) -> Result<serde_json::Value, RenderError> {
     let entry = SourcePath::new(TreeFile(request.entry_file.clone()));
     let value = state.import_resolved(entry).map_err(|error| classify(&error))?;
+    #[allow(clippy::mutable_key_type, reason = "apply_tla takes a HashMap keyed by IStr; keys are never mutated")]
     let tlas: HashMap<IStr, TlaArg> = request.tlas.iter().map(tla_arg).collect();
     let value = apply_tla(&tlas, value).map_err(|error| classify(&error))?;
     let json = value.manifest(JsonFormat::minify()).map_err(|error| classify(&error))?;

@@ -8,8 +8,11 @@ fn cm(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}})
 }
 
-/// (value, expected files as (name, document names)) for the accepted shapes.
-fn accepted() -> Vec<(&'static str, Value, Vec<(&'static str, Vec<&'static str>)>)> {
+/// Expected files as (name, document names).
+type Files = Vec<(&'static str, Vec<&'static str>)>;
+
+/// (what, value, expected files) for the accepted shapes.
+fn accepted() -> Vec<(&'static str, Value, Files)> {
     vec![
         ("single manifest", cm("a"), vec![("manifests.yaml", vec!["a"])]),
         ("array", json!([cm("a"), cm("b")]), vec![("manifests.yaml", vec!["a", "b"])]),

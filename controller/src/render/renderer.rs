@@ -108,7 +108,7 @@ impl Renderer {
             };
             let mut reply = Vec::new();
             let mut diagnostics = Vec::new();
-            let (_, read_reply, _) =
+            let ((), read_reply, _) =
                 tokio::join!(write, stdout.read_to_end(&mut reply), stderr.read_to_end(&mut diagnostics));
             let status = child.wait().await;
             (read_reply.map(|_| reply), String::from_utf8_lossy(&diagnostics).into_owned(), status)
@@ -127,13 +127,13 @@ impl Renderer {
         match reply.ok().and_then(|reply| serde_json::from_slice::<WorkerReply>(&reply).ok()) {
             Some(WorkerReply::Evaluated(value)) => Ok(value),
             Some(WorkerReply::Failed(error)) => Err(error),
-            None => Err(crashed(status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()), &diagnostics)),
+            None => Err(crashed(&status.map_or_else(|e| e.to_string(), |s| s.to_string()), &diagnostics)),
         }
     }
 }
 
 /// The error for a worker that ended without a reply.
-fn crashed(status: String, diagnostics: &str) -> RenderError {
+fn crashed(status: &str, diagnostics: &str) -> RenderError {
     if diagnostics.contains(NATIVE_STACK_OVERFLOW) {
         return RenderError::StackOverflow(
             "the evaluation overflowed the worker's native stack; reduce recursion depth".to_owned(),
