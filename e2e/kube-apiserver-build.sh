@@ -74,9 +74,9 @@ rm -rf vendor/github.com/modern-go/reflect2
 mkdir -p vendor/github.com/modern-go/reflect2
 cp "$R2"/*.go "$R2"/*.s vendor/github.com/modern-go/reflect2/
 
-# 5. Build the way debian/rules does: GOPATH mode with the vendored deps, static binaries. The Go build cache stays
-#    inside the work dir so nothing is left in ~/.cache/go-build.
-export GOPATH=$SRC/.go GOCACHE=$WORK/go-cache CGO_ENABLED=0 PATH=/usr/lib/go/bin:$PATH
+# 5. Build the way debian/rules does: GOPATH mode with the vendored deps, static binaries. (hack/ puts the Go build
+#    cache under _output, so it goes away with the work dir.)
+export GOPATH=$SRC/.go CGO_ENABLED=0 PATH=/usr/lib/go/bin:$PATH
 mkdir -p .go/src/k8s.io
 [[ -L .go/src/k8s.io/kubernetes ]] || ln -s ../../.. .go/src/k8s.io/kubernetes
 log "building ${PROGRAMS[*]} (4-7 min on 2 cores)"
