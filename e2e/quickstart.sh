@@ -7,9 +7,10 @@
 #   bash e2e/quickstart.sh         start (a second run reuses what already runs, restarting a rebuilt binary)
 #   bash e2e/quickstart.sh stop    stop exactly the processes it started, and the API server if it started it
 # Progress goes to stderr as numbered steps; the results go to stdout. State, logs and artifacts live in
-# ${JAAS_E2E_CACHE:-~/.cache/jaas-e2e}/quickstart. Env: JAAS_QUICKSTART_NAMESPACE (jaas-quickstart; the only
-# namespace the controller watches), JAAS_QUICKSTART_EXAMPLE (a directory holding snippet.yaml and maybe
-# library.yaml), JAAS_QUICKSTART_PORT (18082, artifacts), JAAS_QUICKSTART_CONTROLLER_METRICS_PORT (18083),
+# ${JAAS_E2E_CACHE:-~/.cache/jaas-e2e}/quickstart. The controller watches one namespace only: the example's (or
+# JAAS_QUICKSTART_NAMESPACE, default jaas-quickstart, when the file names none), so test runs sharing the API server
+# in their own namespaces are left alone. Env: JAAS_QUICKSTART_EXAMPLE (a directory holding snippet.yaml and maybe
+# library.yaml; default examples/mixin), JAAS_QUICKSTART_PORT (18082, artifacts), JAAS_QUICKSTART_CONTROLLER_METRICS_PORT (18083),
 # JAAS_QUICKSTART_SERVER_METRICS_PORT (18084), CARGO_TARGET_DIR, and the overrides of e2e/kube-start.sh.
 set -euo pipefail
 SCRIPT=quickstart
@@ -60,6 +61,19 @@ mkdir -p "$QS/log" "$QS/artifacts"
 exec 9>"$QS/lock"
 flock -w 600 9 || die "another quickstart.sh holds $QS/lock"
 
+# The example: the first of these holding a snippet.yaml (with, maybe, a library.yaml). Its namespace, when the file
+# names one (the examples use `default`), is the one the controller watches.
+EXAMPLE=${JAAS_QUICKSTART_EXAMPLE:-}
+if [[ -z $EXAMPLE ]]; then
+  for candidate in examples/mixin examples/app e2e/fixtures/story; do
+    [[ -f $candidate/snippet.yaml ]] && { EXAMPLE=$candidate; break; }
+  done
+fi
+[[ -n $EXAMPLE && -f $EXAMPLE/snippet.yaml ]] || die "no snippet.yaml in ${EXAMPLE:-examples/mixin}"
+FILE_NS=$(awk '/^metadata:/ { m = 1; next } m && /^  namespace:/ { print $2; exit } /^[^ #]/ { m = 0 }' \
+  "$EXAMPLE/snippet.yaml")
+NS=${FILE_NS:-$NS}
+
 step "Rust toolchain"
 command -v cargo >/dev/null || die "cargo not found: install Rust first (https://rustup.rs: curl -sSf https://sh.rustup.rs | sh)"
 command -v curl >/dev/null || apt_install curl
@@ -90,11 +104,11 @@ k wait --for condition=established --timeout=60s \
 step "artifact server on 127.0.0.1:$PORT and controller (watching namespace $NS), local storage in $QS/artifacts"
 ready() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/readyz") == 200 ]]; }
 running() { all_alive "$PIDS" && ready "$SERVER_METRICS" && ready "$CONTROLLER_METRICS"; }
-if running && [[ ! $JAAS -nt $PIDS && ! $SERVER -nt $PIDS ]]; then
+if running && [[ ! $JAAS -nt $PIDS && ! $SERVER -nt $PIDS && $(cat "$QS/namespace" 2>/dev/null) == "$NS" ]]; then
   log "already running (pids in $PIDS): reused"
 else
   if [[ -s $PIDS ]]; then
-    log "stopping what a previous run left (stale or rebuilt since)"
+    log "stopping what a previous run left (stale, rebuilt since, or watching another namespace)"
     tac "$PIDS" | while read -r pid name program; do stop_pid "$pid" "$program"; done
   fi
   : >"$PIDS"
@@ -106,6 +120,7 @@ else
     shift
     (
       for var in "${!JAAS_@}"; do unset "$var"; done
+      export NO_COLOR=1 # plain log files
       exec setsid "$@" </dev/null >"$QS/log/$name.log" 2>&1 9>&-
     ) &
     echo "$! $name $(basename "$1")" >>"$PIDS"
@@ -118,17 +133,11 @@ else
   spawn jaas "$JAAS" run --storage-base-url "http://127.0.0.1:$PORT" --leader-election=false \
     --watch-namespaces "$NS" --metrics-bind-address "127.0.0.1:$CONTROLLER_METRICS" --log-format text "${storage[@]}"
   wait_for 60 "the controller's /readyz" ready "$CONTROLLER_METRICS"
+  echo "$NS" >"$QS/namespace"
   log "started (pids in $PIDS, logs in $QS/log)"
 fi
 
-step "an example snippet in namespace $NS"
-EXAMPLE=${JAAS_QUICKSTART_EXAMPLE:-}
-if [[ -z $EXAMPLE ]]; then
-  for candidate in examples/mixin examples/app e2e/fixtures/story; do
-    [[ -f $candidate/snippet.yaml ]] && { EXAMPLE=$candidate; break; }
-  done
-fi
-[[ -n $EXAMPLE && -f $EXAMPLE/snippet.yaml ]] || die "no snippet.yaml in ${EXAMPLE:-examples/mixin}"
+step "the example $EXAMPLE in namespace $NS"
 k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >&2
 [[ ! -f $EXAMPLE/library.yaml ]] || k apply --server-side -n "$NS" -f "$EXAMPLE/library.yaml" >&2
 k apply --server-side -n "$NS" -f "$EXAMPLE/snippet.yaml" >&2

@@ -76,6 +76,11 @@ async fn wait_ready(client: &kube::Client, ns: &str, stack: &mut Stack, previous
     }
 }
 
+/// The error, followed by what both processes logged last (the error first, so it reads top-down).
+fn with_logs<T>(result: Result<T>, stack: &Stack) -> Result<T> {
+    result.map_err(|error| anyhow::anyhow!("{error:#}\n{}", stack.logs()))
+}
+
 /// What the ExternalArtifact publishes, checked against the snippet's status.
 struct Published {
     url: String,
@@ -179,7 +184,7 @@ async fn story_in(client: &kube::Client, ns: &str, bins: &Binaries, backend: &Ba
     cluster::apply(client, &snippets(), ns, snippet("red", 2)?).await?;
     let third = wait_ready(client, ns, &mut stack, Some(&rev2.digest)).await?;
     let rev3 = published(client, ns, &stack, &third).await?;
-    let collected = flux::wait_not_found(&rev1.url, Duration::from_secs(30)).await.context(stack.logs())?;
+    let collected = with_logs(flux::wait_not_found(&rev1.url, Duration::from_secs(30)).await, &stack)?;
     ensure!(flux::status_of(&rev2.url).await? == 200, "revision 2 is still in the history and must be served");
     let start = Instant::now();
     let trimmed = loop {
@@ -202,10 +207,10 @@ async fn story_in(client: &kube::Client, ns: &str, bins: &Binaries, backend: &Ba
     // 4. Deleting the snippet withdraws the ExternalArtifact and every stored revision.
     let deleted = Instant::now();
     cluster::delete(client, &snippets(), ns, SNIPPET).await?;
-    cluster::wait_gone(client, &snippets(), ns, SNIPPET, READY_TIMEOUT).await.context(stack.logs())?;
+    with_logs(cluster::wait_gone(client, &snippets(), ns, SNIPPET, READY_TIMEOUT).await, &stack)?;
     cluster::wait_gone(client, &external_artifacts(), ns, SNIPPET, READY_TIMEOUT).await?;
     for published in [&rev2, &rev3] {
-        flux::wait_not_found(&published.url, Duration::from_secs(30)).await.context(stack.logs())?;
+        with_logs(flux::wait_not_found(&published.url, Duration::from_secs(30)).await, &stack)?;
     }
     say(
         backend,

@@ -55,7 +55,8 @@ impl ChildGuard {
                 command.env_remove(key);
             }
         }
-        command.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+        // Plain log files: tracing-subscriber leaves out ANSI colours when NO_COLOR is set.
+        command.env("NO_COLOR", "1").stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
         let child = command.spawn().with_context(|| format!("cannot start {name}: {command:?}"))?;
         Ok(Self { name: name.to_owned(), child, log })
     }
