@@ -5,13 +5,14 @@
 # local storage backend, applies an example snippet (and its library) from examples/, waits for it to be Ready,
 # prints its ExternalArtifact, then prints and runs the curl a Flux consumer would: fetch, check sha256, list files.
 #   bash e2e/quickstart.sh         start (a second run reuses what already runs, restarting a rebuilt binary)
-#   bash e2e/quickstart.sh stop    stop exactly the processes it started, and the API server if it started it
+#   bash e2e/quickstart.sh stop    delete the example, stop exactly the processes it started, and the API server if
+#                                  it started it
 # Progress goes to stderr as numbered steps; the results go to stdout. State, logs and artifacts live in
 # ${JAAS_E2E_CACHE:-~/.cache/jaas-e2e}/quickstart. The controller watches one namespace only: the example's (or
 # JAAS_QUICKSTART_NAMESPACE, default jaas-quickstart, when the file names none), so test runs sharing the API server
 # in their own namespaces are left alone. Env: JAAS_QUICKSTART_EXAMPLE (a directory holding snippet.yaml and maybe
-# library.yaml; default examples/mixin), JAAS_QUICKSTART_PORT (18082, artifacts), JAAS_QUICKSTART_CONTROLLER_METRICS_PORT (18083),
-# JAAS_QUICKSTART_SERVER_METRICS_PORT (18084), CARGO_TARGET_DIR, and the overrides of e2e/kube-start.sh.
+# library.yaml; default examples/mixin), JAAS_QUICKSTART_PORT (28082, artifacts), JAAS_QUICKSTART_CONTROLLER_METRICS_PORT (28083),
+# JAAS_QUICKSTART_SERVER_METRICS_PORT (28084), CARGO_TARGET_DIR, and the overrides of e2e/kube-start.sh.
 set -euo pipefail
 SCRIPT=quickstart
 # shellcheck source-path=SCRIPTDIR source=env.sh
@@ -22,9 +23,9 @@ cd "$ROOT"
 QS=$CACHE/quickstart
 PIDS=$QS/pids
 NS=${JAAS_QUICKSTART_NAMESPACE:-jaas-quickstart}
-PORT=${JAAS_QUICKSTART_PORT:-18082}
-CONTROLLER_METRICS=${JAAS_QUICKSTART_CONTROLLER_METRICS_PORT:-18083}
-SERVER_METRICS=${JAAS_QUICKSTART_SERVER_METRICS_PORT:-18084}
+PORT=${JAAS_QUICKSTART_PORT:-28082}
+CONTROLLER_METRICS=${JAAS_QUICKSTART_CONTROLLER_METRICS_PORT:-28083}
+SERVER_METRICS=${JAAS_QUICKSTART_SERVER_METRICS_PORT:-28084}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 JAAS=$TARGET/debug/jaas
 SERVER=$TARGET/debug/jaas-artifact-server
@@ -35,6 +36,15 @@ T0=$(date +%s)
 step() { step=$((step + 1)); log "[$step/$STEPS] $* (at ${SECONDS}s)"; }
 
 stop_all() {
+  # First withdraw what it applied, while the controller still runs to release the snippet's finalizer (a snippet
+  # left behind with a finalizer and no controller would block its deletion later on a shared API server).
+  if [[ -s $QS/applied && -s ${JAAS_KUBE_STATE:-$CACHE/kube}/kubeconfig ]]; then
+    while read -r ns object; do
+      KUBECONFIG=${JAAS_KUBE_STATE:-$CACHE/kube}/kubeconfig "$BIN/kubectl" delete -n "$ns" --ignore-not-found \
+        --timeout=30s "$object" >&2 2>/dev/null || log "could not delete $object in $ns"
+    done <"$QS/applied"
+  fi
+  rm -f "$QS/applied"
   if [[ -s $PIDS ]]; then
     tac "$PIDS" | while read -r pid name program; do
       stop_pid "$pid" "$program"
@@ -138,10 +148,14 @@ else
 fi
 
 step "the example $EXAMPLE in namespace $NS"
-k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >&2
+k get namespace "$NS" >/dev/null 2>&1 || k create namespace "$NS" >&2
 [[ ! -f $EXAMPLE/library.yaml ]] || k apply --server-side -n "$NS" -f "$EXAMPLE/library.yaml" >&2
 k apply --server-side -n "$NS" -f "$EXAMPLE/snippet.yaml" >&2
 NAME=$(k get -n "$NS" -f "$EXAMPLE/snippet.yaml" -o jsonpath='{.metadata.name}')
+{
+  echo "$NS jsonnetsnippet/$NAME"
+  [[ ! -f $EXAMPLE/library.yaml ]] || echo "$NS $(k get -n "$NS" -f "$EXAMPLE/library.yaml" -o name)"
+} >"$QS/applied" # what `stop` deletes
 log "waiting (60 s at most) for jsonnetsnippet/$NAME to be Ready"
 if ! k wait -n "$NS" --for=condition=Ready --timeout=60s "jsonnetsnippet/$NAME" >&2; then
   k get -n "$NS" "jsonnetsnippet/$NAME" -o yaml >&2
@@ -160,6 +174,8 @@ echo
 echo "\$ $FETCH"
 bash -c "$FETCH"
 
+RENDER_LIBRARY=
+[[ ! -f $EXAMPLE/library.yaml ]] || RENDER_LIBRARY=" --library $EXAMPLE/library.yaml"
 cat <<EOF
 
 JaaS runs: the controller renders JsonnetSnippets in namespace $NS, the artifact server serves them on
@@ -167,7 +183,7 @@ http://127.0.0.1:$PORT (up in $(($(date +%s) - T0))s this time). Try it:
   export KUBECONFIG=$KUBECONFIG
   $KUBECTL get jsonnetsnippets,jsonnetlibraries,externalartifacts -n $NS
   $KUBECTL edit jsonnetsnippet -n $NS $NAME        # then watch .status.revision change
-  $JAAS render $EXAMPLE/snippet.yaml               # the same rendering, locally
+  $JAAS render $EXAMPLE/snippet.yaml$RENDER_LIBRARY    # the same rendering, locally
 Logs: $QS/log/   Artifacts: $QS/artifacts/
 Stop everything: bash e2e/quickstart.sh stop
 EOF
