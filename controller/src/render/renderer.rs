@@ -6,7 +6,7 @@ use std::{process::Stdio, sync::Arc};
 use bytes::Bytes;
 use jaas_shared::Digest;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
     process::Command,
     sync::Semaphore,
 };
@@ -23,6 +23,8 @@ use super::{
 const NATIVE_STACK_OVERFLOW: &str = "has overflowed its stack";
 /// How much of a crashed worker's stderr is quoted in the error.
 const STDERR_TAIL_CHARS: usize = 2000;
+/// How much of a worker's stderr (e.g. `std.trace` output) is kept in memory; older output is dropped.
+const STDERR_KEEP_BYTES: usize = 64 * 1024;
 
 /// A rendered artifact: the tarball, its digest and the paths it contains (sorted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,9 +109,8 @@ impl Renderer {
                 drop(stdin);
             };
             let mut reply = Vec::new();
-            let mut diagnostics = Vec::new();
-            let ((), read_reply, _) =
-                tokio::join!(write, stdout.read_to_end(&mut reply), stderr.read_to_end(&mut diagnostics));
+            let ((), read_reply, diagnostics) =
+                tokio::join!(write, stdout.read_to_end(&mut reply), read_tail(&mut stderr, STDERR_KEEP_BYTES));
             let status = child.wait().await;
             (read_reply.map(|_| reply), String::from_utf8_lossy(&diagnostics).into_owned(), status)
         };
@@ -130,6 +131,22 @@ impl Renderer {
             None => Err(crashed(&status.map_or_else(|e| e.to_string(), |s| s.to_string()), &diagnostics)),
         }
     }
+}
+
+/// Reads `pipe` to its end (so the writer never blocks on a full pipe), keeping only the last `keep` bytes.
+async fn read_tail(pipe: &mut (impl AsyncRead + Unpin), keep: usize) -> Vec<u8> {
+    let mut tail = Vec::new();
+    let mut chunk = [0_u8; 8192];
+    while let Ok(read @ 1..) = pipe.read(&mut chunk).await {
+        tail.extend_from_slice(&chunk[..read]);
+        if tail.len() > 2 * keep {
+            tail.drain(..tail.len() - keep);
+        }
+    }
+    if tail.len() > keep {
+        tail.drain(..tail.len() - keep);
+    }
+    tail
 }
 
 /// The error for a worker that ended without a reply.
@@ -174,4 +191,30 @@ fn pack(entries: Vec<TarEntry>, max_bytes: u64) -> Result<RenderedArtifact, Rend
         return Err(RenderError::ArtifactTooLarge { size, limit: max_bytes });
     }
     Ok(RenderedArtifact { digest: Digest::of(&tarball), tarball: Bytes::from(tarball), files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_tail_keeps_the_end_of_long_output() {
+        let text: Vec<u8> = (0..100_000_u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let tail = read_tail(&mut text.as_slice(), 1000).await;
+        assert_eq!(tail, text[text.len() - 1000..]);
+        assert_eq!(read_tail(&mut &b"short"[..], 1000).await, b"short");
+    }
+
+    #[test]
+    fn crash_messages_distinguish_native_stack_overflow() {
+        let overflow = crashed("signal: 6", "thread 'jsonnet-eval' has overflowed its stack\nfatal runtime error");
+        assert_eq!(overflow.reason(), "StackOverflow");
+        let other = crashed("signal: 11 (SIGSEGV)", "boom");
+        assert_eq!(
+            other,
+            RenderError::Internal(
+                "the evaluation worker ended (signal: 11 (SIGSEGV)) without a reply: boom".to_owned()
+            )
+        );
+    }
 }
