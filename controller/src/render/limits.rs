@@ -15,9 +15,9 @@ pub struct Limits {
     pub max_artifact_bytes: u64,
 }
 
-/// Rendering flags, flattened into the controller's flags and into `jaas render`'s.
+/// Rendering flags, flattened into the controller's flags and into `jaas render`'s. Serde field names are the
+/// clap ids (`max_stack`), as the layered config loader expects.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub struct LimitArgs {
     /// Kill an evaluation that runs longer than this (e.g. `5s`, `1m`).
     #[arg(long, env = "JAAS_EVALUATION_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -99,6 +99,14 @@ mod tests {
             Limits { evaluation_timeout: Duration::from_secs(5), max_stack: 500, max_artifact_bytes: 0 }
         );
         assert!(flags.limits.max_concurrent_evals >= 1);
+    }
+
+    #[test]
+    fn serde_keys_are_the_clap_ids() {
+        let json = serde_json::to_value(LimitArgs::default()).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["evaluation_timeout", "max_artifact_bytes", "max_concurrent_evals", "max_stack"]);
+        assert_eq!(json["evaluation_timeout"], "5s");
     }
 
     #[test]
