@@ -184,7 +184,7 @@ async fn story_in(client: &kube::Client, ns: &str, bins: &Binaries, backend: &Ba
     cluster::apply(client, &snippets(), ns, snippet("red", 2)?).await?;
     let third = wait_ready(client, ns, &mut stack, Some(&rev2.digest)).await?;
     let rev3 = published(client, ns, &stack, &third).await?;
-    let collected = with_logs(flux::wait_not_found(&rev1.url, Duration::from_secs(30)).await, &stack)?;
+    let collected = stack.wait_withdrawn(backend, &rev1.url).await?;
     ensure!(flux::status_of(&rev2.url).await? == 200, "revision 2 is still in the history and must be served");
     let start = Instant::now();
     let trimmed = loop {
@@ -210,7 +210,7 @@ async fn story_in(client: &kube::Client, ns: &str, bins: &Binaries, backend: &Ba
     with_logs(cluster::wait_gone(client, &snippets(), ns, SNIPPET, READY_TIMEOUT).await, &stack)?;
     cluster::wait_gone(client, &external_artifacts(), ns, SNIPPET, READY_TIMEOUT).await?;
     for published in [&rev2, &rev3] {
-        with_logs(flux::wait_not_found(&published.url, Duration::from_secs(30)).await, &stack)?;
+        stack.wait_withdrawn(backend, &published.url).await?;
     }
     say(
         backend,

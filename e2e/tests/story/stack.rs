@@ -74,6 +74,8 @@ pub struct Stack {
     pub base_url: String,
     /// How long each process took to answer 200 on /readyz.
     pub ready_after: (Duration, Duration),
+    /// The root of the local backend (unused on S3).
+    pub local_root: PathBuf,
 }
 
 /// The two binaries of the workspace.
@@ -115,7 +117,24 @@ impl Stack {
         let mut controller = ChildGuard::spawn("jaas", command, work_dir)?;
         let controller_ready =
             controller.wait_http_ok(&format!("http://127.0.0.1:{controller_metrics}/readyz"), WAIT).await?;
-        Ok(Self { controller, server, base_url, ready_after: (server_ready, controller_ready) })
+        Ok(Self { controller, server, base_url, ready_after: (server_ready, controller_ready), local_root: storage })
+    }
+
+    /// Waits until the artifact server answers 404 for `url`; on failure, says whether the local backend still
+    /// holds the file, which tells a storage problem from a server serving what storage no longer has.
+    pub async fn wait_withdrawn(&self, backend: &Backend, url: &str) -> Result<Duration> {
+        let result = crate::flux::wait_not_found(url, Duration::from_secs(30)).await;
+        result.map_err(|error| {
+            let relative = url.strip_prefix(&self.base_url).unwrap_or(url).trim_start_matches('/');
+            let note = match backend {
+                Backend::Local if self.local_root.join(relative).exists() => "the file is still in local storage",
+                Backend::Local => {
+                    "the file is gone from local storage, yet the server still serves it (from its cache?)"
+                }
+                Backend::S3 { .. } => "see the controller log for the deletion",
+            };
+            anyhow::anyhow!("{error:#}: {note}\n{}", self.logs())
+        })
     }
 
     /// The recent output of both processes, for error messages.
