@@ -129,7 +129,8 @@ fn jaas_render(file: &Path) -> Outcome {
     let output = Command::new(env!("CARGO_BIN_EXE_jaas"))
         .arg("render")
         .arg(dir.path().join("main.jsonnet"))
-        .args(["--format", "json"])
+        // The test checks results, not speed: a debug build on a busy CI machine may need longer than 5 s.
+        .args(["--format", "json", "--evaluation-timeout", "120s"])
         .output()
         .expect("run jaas render");
     if !output.status.success() {

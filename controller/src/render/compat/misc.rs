@@ -2,6 +2,8 @@
 //! above U+00FF (then encodes the UTF-8 bytes), std.parseInt takes a leading `+`, and std.log2/std.log10 are
 //! `log(x) / log(base)`.
 
+use std::fmt::Write as _;
+
 use jrsonnet_evaluator::{Either, Result, Val, bail, function::builtin, typed::Either2};
 
 use super::json::go_to_string;
@@ -111,7 +113,7 @@ fn write_jsonml(value: &Val, buf: &mut String) -> Result<()> {
     if let Some(attributes) = attributes {
         for field in sorted_fields(attributes) {
             let value = go_to_string(&field_value(attributes, &field)?)?;
-            buf.push_str(&format!(" {field}=\"{value}\""));
+            let _ = write!(buf, " {field}=\"{value}\"");
         }
     }
     buf.push('>');

@@ -3,6 +3,9 @@
 //! behaviour, so a snippet renders to the same bytes here as with `jsonnet`/Tanka. docs/fidelity.md lists each
 //! difference, and tests/differential.rs checks a corpus against go-jsonnet itself.
 
+// `#[builtin]` functions receive their Jsonnet arguments by value, whether or not they consume them.
+#![allow(clippy::needless_pass_by_value)]
+
 mod escape;
 mod json;
 mod misc;

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 /// Writes `v` like go-jsonnet's `unparseNumber`: integral values as `%.0f` (no exponent, e.g. `1e21` is
 /// `1000000000000000000000`), everything else as C's `%.17g` (e.g. `0.1` is `0.10000000000000001`).
+// go-jsonnet's own test, `v == math.Floor(v)`: exact on purpose.
+#[allow(clippy::float_cmp)]
 pub fn unparse_number(v: f64, buf: &mut String) {
     if v == v.floor() {
         let _ = write!(buf, "{v:.0}");
@@ -29,14 +31,14 @@ fn write_g17(v: f64, buf: &mut String) {
         return;
     };
     let exponent: i32 = exponent.parse().unwrap_or(0);
-    if exponent < -4 || exponent >= PRECISION {
-        buf.push_str(trim_fraction(mantissa));
-        let sign = if exponent < 0 { '-' } else { '+' };
-        let _ = write!(buf, "e{sign}{:02}", exponent.unsigned_abs());
-    } else {
+    if (-4..PRECISION).contains(&exponent) {
         let decimals = usize::try_from(PRECISION - 1 - exponent).unwrap_or(0);
         let fixed = format!("{v:.decimals$}");
         buf.push_str(trim_fraction(&fixed));
+    } else {
+        buf.push_str(trim_fraction(mantissa));
+        let sign = if exponent < 0 { '-' } else { '+' };
+        let _ = write!(buf, "e{sign}{:02}", exponent.unsigned_abs());
     }
 }
 

@@ -48,7 +48,7 @@ fn resident_memory_stays_flat_over_many_evaluations() {
             println!(
                 "soak: {runs} evaluations of {objects} objects (components={components}) in one thread, {:.1} ms each; \
                  RSS start {start} KiB, middle {middle} KiB, end {end} KiB",
-                began.elapsed().as_secs_f64() * 1000.0 / runs.max(1) as f64
+                began.elapsed().as_secs_f64() * 1000.0 / f64::from(u32::try_from(runs.max(1)).unwrap_or(u32::MAX))
             );
             (start, middle, end)
         })

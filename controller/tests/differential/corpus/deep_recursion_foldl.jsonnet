@@ -1,1 +1,1 @@
-{ out: std.foldl(function(acc, x) acc + x, std.range(1, 200000), 0) }
+{ out: std.foldl(function(acc, x) acc + x, std.range(1, 100000), 0) }
