@@ -35,7 +35,13 @@ async fn edit_snippet(client: &Client, ns: &str, name: &str, spec: serde_json::V
 
 /// The Ready condition's (status, reason) and the published revision, for the current generation only.
 async fn readiness(client: &Client, ns: &str, name: &str) -> Option<(String, String, Option<String>)> {
-    let snippet = Api::<JsonnetSnippet>::namespaced(client.clone(), ns).get(name).await.ok()?;
+    let snippet = match Api::<JsonnetSnippet>::namespaced(client.clone(), ns).get(name).await {
+        Ok(snippet) => snippet,
+        Err(error) => {
+            eprintln!("cannot read {ns}/{name}: {error}");
+            return None;
+        }
+    };
     let status = snippet.status?;
     if status.observed_generation != snippet.metadata.generation {
         return None;
@@ -145,6 +151,7 @@ async fn publishes_rerenders_reports_failures_and_withdraws() {
     .await;
     controller.terminate();
     assert!(controller.wait_exit(Duration::from_secs(30)).await.success(), "{}", controller.logs());
+    ns.delete().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,6 +205,7 @@ async fn history_and_grace_survive_a_restart() {
     );
     restarted.terminate();
     assert!(restarted.wait_exit(Duration::from_secs(30)).await.success(), "{}", restarted.logs());
+    ns.delete().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,4 +250,5 @@ async fn only_the_leader_writes_and_sigterm_hands_over_quickly() {
     assert!(second.metric("jaas_reconciles_total").await.unwrap_or(0.0) >= 1.0, "the new leader did not reconcile");
     second.terminate();
     assert!(second.wait_exit(Duration::from_secs(30)).await.success(), "{}", second.logs());
+    ns.delete().await;
 }

@@ -79,8 +79,8 @@ pub struct SnippetVariable {
     /// The variable's name.
     #[schemars(length(min = 1))]
     pub name: String,
-    /// Its value: a string, or Jsonnet code when `code` is true.
-    #[serde(default)]
+    /// Its value: a string, or Jsonnet code when `code` is true. Required (no `default: ""`: a 1.20 API server
+    /// reads an empty-string default as null and rejects the CRD).
     pub value: String,
     /// Whether `value` is Jsonnet code rather than a string.
     #[serde(default)]

@@ -53,6 +53,17 @@ pub struct Context {
 /// Reconciles one snippet: the finalizer first, then apply or cleanup.
 pub async fn reconcile(snippet: Arc<JsonnetSnippet>, ctx: Arc<Context>) -> Result<Action> {
     let api: Api<JsonnetSnippet> = Api::namespaced(ctx.client.clone(), &snippet.namespace().unwrap_or_default());
+    // The reflector's copy may predate our own last status write; a status applied on top of it would drop
+    // fields we wrote since (server-side apply removes what the manager no longer sends). Read it fresh.
+    let snippet = match api.get_opt(&snippet.name_any()).await {
+        Ok(Some(fresh)) => Arc::new(fresh),
+        Ok(None) => return Ok(Action::await_change()),
+        Err(error) => {
+            let error = Error::from(error);
+            ctx.metrics.reconciles.with_label_values(&["error", error.reason()]).inc();
+            return Err(error);
+        }
+    };
     let result = finalizer(&api, FINALIZER, snippet.clone(), |event| async {
         match event {
             Event::Apply(snippet) => match apply::apply(&snippet, &ctx).await {
@@ -103,7 +114,7 @@ pub async fn run_controllers(
     shutdown: impl Future<Output = ()> + Send + Sync + Clone + 'static,
 ) {
     let client = ctx.client.clone();
-    let mut config = watcher::Config::default().any_semantic();
+    let mut config = watcher::Config::default();
     if let Some(selector) = label_selector {
         config = config.labels(selector);
     }
@@ -112,8 +123,8 @@ pub async fn run_controllers(
         let controller = Controller::new(api_in::<JsonnetSnippet>(&client, ns), config.clone());
         let snippets = controller.store();
         controller
-            .owns(api_in::<ExternalArtifact>(&client, ns), watcher::Config::default().any_semantic())
-            .watches(api_in::<JsonnetLibrary>(&client, ns), watcher::Config::default().any_semantic(), move |library| {
+            .owns(api_in::<ExternalArtifact>(&client, ns), watcher::Config::default())
+            .watches(api_in::<JsonnetLibrary>(&client, ns), watcher::Config::default(), move |library| {
                 let (namespace, name) = (library.namespace(), library.name_any());
                 snippets
                     .state()

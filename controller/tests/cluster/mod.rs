@@ -94,14 +94,10 @@ impl TestNamespace {
     }
 }
 
-impl Drop for TestNamespace {
-    fn drop(&mut self) {
-        let (client, name) = (self.client.clone(), self.name.clone());
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = Api::<Namespace>::all(client).delete(&name, &DeleteParams::default()).await;
-            });
-        }
+impl TestNamespace {
+    /// Deletes the namespace (its objects go with it). Failed tests leave theirs behind for inspection.
+    pub async fn delete(self) {
+        let _ = Api::<Namespace>::all(self.client).delete(&self.name, &DeleteParams::default()).await;
     }
 }
 
