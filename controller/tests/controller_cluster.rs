@@ -2,6 +2,8 @@
 //! publishing verifiable artifacts, re-rendering on snippet and library edits, failures that keep the last good
 //! artifact, deletion, history with a grace period that survives a restart, and leader hand-over on SIGTERM.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod cluster;
 
 use std::time::{Duration, Instant};
