@@ -121,8 +121,19 @@ async fn publishes_rerenders_reports_failures_and_withdraws() {
     })
     .await;
 
-    edit_snippet(&client, &ns.name, "app", json!({"files": {"main.jsonnet": "{ a: error 'boom from the test' }"}}))
+    edit_snippet(&client, &ns.name, "app", json!({"suspend": true, "files": {"main.jsonnet": configmap("app", "x")}}))
         .await;
+    let reason = eventually("Ready=False while suspended", READY_TIMEOUT, || async {
+        let (status, reason, revision) = readiness(&client, &ns.name, "app").await?;
+        (status == "False").then_some((reason, revision))
+    })
+    .await;
+    assert_eq!(reason, ("Suspended".to_owned(), Some(second.clone())), "a suspended snippet renders nothing");
+    assert_eq!(storage.stored(&ns.name, "app").await, [second.clone()]);
+    assert_published(&client, &storage, &ns.name, "app", &second).await;
+
+    let broken = json!({"suspend": false, "files": {"main.jsonnet": "{ a: error 'boom from the test' }"}});
+    edit_snippet(&client, &ns.name, "app", broken).await;
     let reason = eventually("Ready=False after a broken edit", READY_TIMEOUT, || async {
         let (status, reason, _) = readiness(&client, &ns.name, "app").await?;
         (status == "False").then_some(reason)
