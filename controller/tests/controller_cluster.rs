@@ -129,7 +129,7 @@ async fn publishes_rerenders_reports_failures_and_withdraws() {
     })
     .await;
     assert_eq!(reason, ("Suspended".to_owned(), Some(second.clone())), "a suspended snippet renders nothing");
-    assert_eq!(storage.stored(&ns.name, "app").await, [second.clone()]);
+    assert_eq!(storage.stored(&ns.name, "app").await, std::slice::from_ref(&second));
     assert_published(&client, &storage, &ns.name, "app", &second).await;
 
     let broken = json!({"suspend": false, "files": {"main.jsonnet": "{ a: error 'boom from the test' }"}});
