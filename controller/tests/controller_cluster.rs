@@ -265,3 +265,30 @@ async fn only_the_leader_writes_and_sigterm_hands_over_quickly() {
     assert!(second.wait_exit(Duration::from_secs(30)).await.success(), "{}", second.logs());
     ns.delete().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_loses_its_lease_stops_and_exits() {
+    let client = client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "lost").await;
+    let storage = TestStorage::new(&ns.name, false).await;
+    let mut leader = ControllerProcess::start("a", &ns.name, &storage.flags, &[]);
+    eventually("controller a to lead", Duration::from_secs(30), || async { leader.is_leader().await.then_some(()) })
+        .await;
+
+    let leases = Api::<Lease>::namespaced(client.clone(), &ns.name);
+    let name = format!("jaas-{}", ns.name);
+    let mut lease = leases.get(&name).await.unwrap();
+    let spec = lease.spec.as_mut().unwrap();
+    spec.holder_identity = Some("another-replica".to_owned());
+    spec.renew_time =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(k8s_openapi::jiff::Timestamp::now()));
+    leases.replace(&name, &PostParams::default(), &lease).await.unwrap();
+    let stolen = Instant::now();
+
+    let status = leader.wait_exit(Duration::from_secs(15)).await;
+    println!("a leader noticed its lost lease and exited after {} ms", stolen.elapsed().as_millis());
+    assert!(!status.success(), "losing the lease must exit non-zero");
+    assert!(leader.logs().contains("lost the leader lease"), "{}", leader.logs());
+    ns.delete().await;
+}
