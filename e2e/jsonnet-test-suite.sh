@@ -90,7 +90,8 @@ def judge(name, failed, value, detail):
 def run_go(name):
     params = TLA if name.startswith("tla.") else EXT
     try:
-        return False, json.loads(_gojsonnet.evaluate_file(os.path.join(suite, name), **params)), ""
+        # Relative to the suite directory, as run_tests.sh runs them (stdlib.jsonnet checks std.thisFile).
+        return False, json.loads(_gojsonnet.evaluate_file(name, **params)), ""
     except RuntimeError as error:
         return True, None, str(error)
 
@@ -116,6 +117,7 @@ def run_jaas(name):
         return True, None, "unreadable output: %s" % error
 
 
+os.chdir(suite)
 tests = sorted(os.path.basename(p) for p in glob.glob(os.path.join(suite, "*.jsonnet")) if os.path.basename(p) != WRAPPER)
 ours = go = 0
 ours_only_failures = []
