@@ -92,6 +92,18 @@ async fn assert_published(client: &Client, storage: &TestStorage, ns: &str, name
     assert_eq!(storage.digest_at(&artifact.url).await.as_deref(), Some(revision), "bytes behind {}", artifact.url);
 }
 
+/// Deletes the test's namespace while a controller still runs, and waits until its snippets are withdrawn (so no
+/// finalizer keeps the namespace, and no artifact stays in storage).
+async fn delete_namespace_with_controller(client: &Client, ns: TestNamespace) {
+    let name = ns.name.clone();
+    ns.delete().await;
+    let snippets = Api::<JsonnetSnippet>::namespaced(client.clone(), &name);
+    eventually("the namespace's snippets to be withdrawn", READY_TIMEOUT, || async {
+        snippets.list(&ListParams::default()).await.ok()?.items.is_empty().then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishes_rerenders_reports_failures_and_withdraws() {
     let client = client().await;
@@ -216,9 +228,10 @@ async fn history_and_grace_survive_a_restart() {
         after.metadata.resource_version, published.metadata.resource_version,
         "an unchanged render rewrote the ExternalArtifact"
     );
+    delete_namespace_with_controller(&client, ns).await;
+    assert!(storage.stored(&after.metadata.namespace.clone().unwrap(), "h").await.is_empty());
     restarted.terminate();
     assert!(restarted.wait_exit(Duration::from_secs(30)).await.success(), "{}", restarted.logs());
-    ns.delete().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,9 +274,9 @@ async fn only_the_leader_writes_and_sigterm_hands_over_quickly() {
     let r2 = wait_ready_revision(&client, &ns.name, "l", Some(&r1)).await;
     assert_published(&client, &storage, &ns.name, "l", &r2).await;
     assert!(second.metric("jaas_reconciles_total").await.unwrap_or(0.0) >= 1.0, "the new leader did not reconcile");
+    delete_namespace_with_controller(&client, ns).await;
     second.terminate();
     assert!(second.wait_exit(Duration::from_secs(30)).await.success(), "{}", second.logs());
-    ns.delete().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
