@@ -149,6 +149,22 @@ mod tests {
     }
 
     #[test]
+    fn a_config_file_sets_controller_storage_and_limit_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jaas.yaml");
+        let yaml =
+            "storage-base-url: http://file:8082\nartifact-gc-grace: 1m\nstorage-path: /srv/jaas\nmax-stack: 42\n";
+        std::fs::write(&file, yaml).unwrap();
+        let config = format!("--config={}", file.display());
+        let args = parse(&[&config, "--max-stack=7"]).unwrap();
+        assert_eq!(args.base_url().unwrap(), "http://file:8082");
+        assert_eq!(args.artifact_gc_grace, Duration::from_mins(1));
+        assert_eq!(args.storage.storage_path, std::path::PathBuf::from("/srv/jaas"));
+        assert_eq!(args.limits.max_stack, 7, "flags win over the file");
+        assert_eq!(parse(&[&config]).unwrap().limits.max_stack, 42);
+    }
+
+    #[test]
     fn a_missing_base_url_names_the_flag() {
         let err = parse(&[]).unwrap().validate().unwrap_err().to_string();
         assert!(err.contains("--storage-base-url"), "{err}");
