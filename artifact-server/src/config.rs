@@ -32,6 +32,12 @@ pub struct ServerArgs {
     /// Largest artifact kept in the cache; larger ones are always streamed from storage.
     #[arg(long, env = "JAAS_CACHE_MAX_OBJECT_BYTES", default_value = "1MiB")]
     pub cache_max_object_bytes: ByteSize,
+    /// How long a cached artifact is served without asking storage whether it still exists (e.g. "10s"; 0 asks on
+    /// every hit). Deleted artifacts stop being served from the cache within this interval; if storage cannot
+    /// answer, the cached copy is served anyway.
+    #[arg(long, env = "JAAS_CACHE_REVALIDATE_AFTER", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub cache_revalidate_after: Duration,
     /// Overall limit on each storage call and on each wait for the next body chunk (e.g. "10s"); past it the
     /// request gets 503 (or, mid-body, the connection is closed).
     #[arg(long, env = "JAAS_BACKEND_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -65,6 +71,7 @@ impl ServerArgs {
             metrics_address: self.metrics_bind_address,
             cache_max_bytes: self.cache_max_bytes.0,
             cache_max_object_bytes: self.cache_max_object_bytes.0,
+            cache_revalidate_after: self.cache_revalidate_after,
             backend_timeout: self.backend_timeout,
             retry_after: self.retry_after,
             shutdown_timeout: self.shutdown_timeout,
@@ -161,8 +168,20 @@ mod tests {
         assert_eq!(settings.metrics_address.to_string(), "0.0.0.0:8084");
         assert_eq!(settings.cache_max_bytes, 64 << 20);
         assert_eq!(settings.cache_max_object_bytes, 1 << 20);
+        assert_eq!(settings.cache_revalidate_after, Duration::from_secs(10));
         assert_eq!(settings.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(args.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_revalidation_interval_takes_humantime_and_zero() {
+        for (text, expected) in
+            [("1s", Duration::from_secs(1)), ("0", Duration::ZERO), ("250ms", Duration::from_millis(250))]
+        {
+            let args = ServerArgs::try_parse_from(["jaas-artifact-server", "--cache-revalidate-after", text]).unwrap();
+            assert_eq!(args.settings().cache_revalidate_after, expected, "{text}");
+        }
+        assert!(ServerArgs::try_parse_from(["jaas-artifact-server", "--cache-revalidate-after", "soon"]).is_err());
     }
 
     #[test]

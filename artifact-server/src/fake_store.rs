@@ -33,6 +33,11 @@ impl FakeStore {
         self.objects.lock().unwrap().insert(key.clone(), Bytes::copy_from_slice(body));
     }
 
+    /// Removes the object under `key`, as the controller's garbage collection would.
+    pub fn remove(&self, key: &ArtifactKey) {
+        self.objects.lock().unwrap().remove(key);
+    }
+
     /// Calls made so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)

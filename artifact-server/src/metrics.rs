@@ -19,6 +19,9 @@ pub struct ServerMetrics {
     pub cache_misses: IntCounter,
     /// `jaas_server_cache_bytes`: bytes of artifact bodies held by the cache.
     pub cache_bytes: IntGauge,
+    /// `jaas_server_cache_revalidations_total{result}`: checks of cached artifacts against storage, by outcome:
+    /// `present`, `gone` (evicted) or `error` (served from memory anyway).
+    pub cache_revalidations: IntCounterVec,
     /// `jaas_server_backend_duration_seconds{operation}`: time of each backend call (`get`, `head`, `check`), up to
     /// the first byte for `get`. Its `_count` is the number of backend calls.
     pub backend_duration: HistogramVec,
@@ -38,6 +41,13 @@ impl ServerMetrics {
         let cache_misses =
             IntCounter::new("jaas_server_cache_misses_total", "Artifact requests that had to ask the backend.")?;
         let cache_bytes = IntGauge::new("jaas_server_cache_bytes", "Bytes of artifact bodies held by the cache.")?;
+        let cache_revalidations = IntCounterVec::new(
+            Opts::new(
+                "jaas_server_cache_revalidations_total",
+                "Checks of cached artifacts against storage, by outcome.",
+            ),
+            &["result"],
+        )?;
         let backend_duration = HistogramVec::new(
             HistogramOpts::new("jaas_server_backend_duration_seconds", "Duration of storage backend calls.")
                 .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
@@ -48,8 +58,18 @@ impl ServerMetrics {
         registry.register(Box::new(cache_hits.clone()))?;
         registry.register(Box::new(cache_misses.clone()))?;
         registry.register(Box::new(cache_bytes.clone()))?;
+        registry.register(Box::new(cache_revalidations.clone()))?;
         registry.register(Box::new(backend_duration.clone()))?;
-        Ok(Self { registry, requests, response_bytes, cache_hits, cache_misses, cache_bytes, backend_duration })
+        Ok(Self {
+            registry,
+            requests,
+            response_bytes,
+            cache_hits,
+            cache_misses,
+            cache_bytes,
+            cache_revalidations,
+            backend_duration,
+        })
     }
 
     /// Counts one response. Methods outside the standard set are counted as `OTHER`, so that a client inventing
@@ -92,6 +112,7 @@ mod tests {
         metrics.count_response(&Method::GET, 200);
         metrics.count_response(&Method::from_bytes(b"BREW").unwrap(), 404);
         metrics.backend_duration.with_label_values(&["get"]).observe(0.01);
+        metrics.cache_revalidations.with_label_values(&["gone"]).inc();
         let text = metrics.render().unwrap();
         for name in [
             "jaas_server_requests_total{method=\"GET\",status=\"200\"} 1",
@@ -100,6 +121,7 @@ mod tests {
             "jaas_server_cache_hits_total 0",
             "jaas_server_cache_misses_total 0",
             "jaas_server_cache_bytes 0",
+            "jaas_server_cache_revalidations_total{result=\"gone\"} 1",
             "jaas_server_backend_duration_seconds_count{operation=\"get\"} 1",
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");

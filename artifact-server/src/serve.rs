@@ -1,5 +1,6 @@
-//! The artifact handler: routes a request, answers from the cache when it can, otherwise from the backend, and
-//! writes one access-log line and the request metrics for every response.
+//! The artifact handler: routes a request, answers from the cache when it can (checking now and then that storage
+//! still has the artifact), otherwise from the backend, and writes one access-log line and the request metrics for
+//! every response.
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use jaas_shared::store::etag_for;
 use jaas_shared::{ByteRange, ObjectMeta, StoreError};
 
 use crate::backend::Backend;
-use crate::cache::{ArtifactCache, CachedArtifact};
+use crate::cache::{ArtifactCache, CachedArtifact, Hit, Revalidation};
 use crate::conditional::{RangeRequest, if_none_match_matches, parse_range};
 use crate::metrics::ServerMetrics;
 use crate::response::{self, Payload, Representation};
@@ -50,9 +51,19 @@ impl ArtifactService {
         let etag = etag_for(key);
         let not_modified = header_str(headers, &header::IF_NONE_MATCH).is_some_and(|v| if_none_match_matches(v, &etag));
         let range = parse_range(header_str(headers, &header::RANGE), header_str(headers, &header::IF_RANGE), &etag);
-        if let Some(hit) = self.cache.get(key) {
-            self.metrics.cache_hits.inc();
-            return (self.answer_from_memory(request.head_only, &hit, etag, not_modified, range), Source::Cache);
+        if let Some(Hit { artifact, revalidation }) = self.cache.get(key) {
+            let still_stored = match revalidation {
+                Some(revalidation) => self.still_stored(revalidation).await,
+                None => true,
+            };
+            if still_stored {
+                self.metrics.cache_hits.inc();
+                let response = self.answer_from_memory(request.head_only, &artifact, etag, not_modified, range);
+                return (response, Source::Cache);
+            }
+            // Deleted from storage: the same answer a miss on a missing artifact gets, `If-None-Match: *` included.
+            self.metrics.cache_misses.inc();
+            return (response::not_found(), Source::Backend);
         }
         self.metrics.cache_misses.inc();
         let response = match self.answer_from_backend(request, etag, not_modified, range).await {
@@ -69,6 +80,41 @@ impl ArtifactService {
             }
         };
         (response, Source::Backend)
+    }
+
+    /// Checks a cached artifact against storage; false when storage no longer has it, and then the entry is evicted.
+    /// When storage cannot answer (unreachable, slower than `--backend-timeout`, failing), the cached copy is served
+    /// anyway: stale-if-error. Artifacts are only ever deleted on purpose, so keeping known revisions served through
+    /// an outage matters more than noticing a deletion a little late.
+    async fn still_stored(&self, revalidation: Revalidation<'_>) -> bool {
+        let checked = self.backend.head(revalidation.key()).await;
+        let (outcome, still_stored) = match checked {
+            Ok(_) => {
+                revalidation.mark_checked();
+                ("present", true)
+            }
+            Err(StoreError::NotFound(_)) => {
+                tracing::info!(artifact = %revalidation.key(), "storage no longer has the artifact, evicted it");
+                revalidation.evict();
+                self.record_cache_bytes();
+                ("gone", false)
+            }
+            Err(err) => {
+                tracing::debug!(
+                    artifact = %revalidation.key(),
+                    error = %err,
+                    "cannot revalidate a cached artifact, serving it from memory"
+                );
+                revalidation.mark_checked();
+                ("error", true)
+            }
+        };
+        self.metrics.cache_revalidations.with_label_values(&[outcome]).inc();
+        still_stored
+    }
+
+    fn record_cache_bytes(&self) {
+        self.metrics.cache_bytes.set(i64::try_from(self.cache.used_bytes()).unwrap_or(i64::MAX));
     }
 
     fn answer_from_memory(
@@ -127,7 +173,7 @@ impl ArtifactService {
         }
         let body = self.backend.read_all(got.body, repr.size).await?;
         self.cache.insert(key.clone(), CachedArtifact { body: body.clone(), last_modified: repr.last_modified });
-        self.metrics.cache_bytes.set(i64::try_from(self.cache.used_bytes()).unwrap_or(i64::MAX));
+        self.record_cache_bytes();
         self.metrics.response_bytes.inc_by(body.len() as u64);
         Ok(response::artifact(&repr, None, Payload::Memory(body)))
     }

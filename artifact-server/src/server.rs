@@ -28,6 +28,8 @@ pub struct ServerSettings {
     pub cache_max_bytes: u64,
     /// The largest body the cache keeps.
     pub cache_max_object_bytes: u64,
+    /// How long a cached artifact is served before a hit asks storage whether it still exists.
+    pub cache_revalidate_after: Duration,
     /// Overall limit on each backend call (and on each wait for a body chunk).
     pub backend_timeout: Duration,
     /// What a 503 tells clients in `Retry-After`.
@@ -49,7 +51,8 @@ struct Probes {
 pub async fn run(settings: ServerSettings, store: Arc<dyn ArtifactStore>) -> anyhow::Result<()> {
     let metrics = ServerMetrics::new().context("registering metrics")?;
     let backend = Backend::new(store, settings.backend_timeout, metrics.clone());
-    let cache = ArtifactCache::new(settings.cache_max_bytes, settings.cache_max_object_bytes);
+    let cache =
+        ArtifactCache::new(settings.cache_max_bytes, settings.cache_max_object_bytes, settings.cache_revalidate_after);
     let service = web::Data::new(ArtifactService::new(backend.clone(), cache, metrics.clone(), settings.retry_after));
     let shutting_down = Arc::new(AtomicBool::new(false));
     let probes = web::Data::new(Probes { backend, metrics, shutting_down: shutting_down.clone() });
@@ -118,7 +121,8 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-/// Ready while not shutting down and the backend answers its check.
+/// Ready while not shutting down and the backend answers its check. A replica whose storage is down still serves
+/// what it has cached, but it is reported not ready so that traffic prefers replicas that can serve everything.
 async fn readyz(probes: web::Data<Probes>) -> HttpResponse {
     if probes.shutting_down.load(Ordering::SeqCst) {
         return HttpResponse::ServiceUnavailable().content_type("text/plain").body("shutting down\n");

@@ -1,11 +1,15 @@
-//! The real binary over the local backend: every status code, HEAD/GET agreement, ranges, ETag/304 and caching,
-//! spoken as raw HTTP/1.1 so that nothing between the test and the server rewrites the request.
+//! The real binary over the local backend: every status code, HEAD/GET agreement, ranges, ETag/304, caching and the
+//! cache forgetting deleted artifacts, spoken as raw HTTP/1.1 so that nothing between the test and the server
+//! rewrites the request.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Server, request, seed_local};
+use jaas_shared::{ArtifactStore, LocalStore};
 use tempfile::TempDir;
 
 const BODY: &[u8] = b"a tarball, as far as this test is concerned";
@@ -99,6 +103,33 @@ fn the_cache_answers_repeated_requests_without_storage() {
     assert!(server.backend_calls() - calls < 0.5, "cache hits reached storage");
     assert!(server.metric("jaas_server_cache_hits_total") >= 5.0);
     assert!(server.metric("jaas_server_response_bytes_total") >= f64::from(u32::try_from(6 * BODY.len()).unwrap()));
+}
+
+#[test]
+fn an_artifact_deleted_from_storage_stops_being_served_after_the_revalidation_interval() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("artifacts");
+    let key = seed_local(&root, "team-a", "web", BODY);
+    let root_arg = root.to_str().unwrap();
+    let args = ["--storage-backend", "local", "--storage-path", root_arg, "--cache-revalidate-after", "1s"];
+    let server = Server::start(dir.path(), &args, &[]);
+    let path = key.url_path();
+    let etag = server.get(&path, &[]).header("etag").unwrap().to_owned();
+
+    // Deleted the way the controller's garbage collection deletes it.
+    let store = LocalStore::new(root.clone(), Duration::from_hours(1));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(store.delete(&key)).unwrap();
+    assert!(!root.join(key.relative_path()).exists());
+    let cached = server.get(&path, &[]);
+    assert_eq!((cached.status, cached.body.as_slice()), (200, BODY), "within the interval hits come from memory");
+
+    std::thread::sleep(Duration::from_millis(1300));
+    assert_eq!(server.get(&path, &[("If-None-Match", etag.as_str())]).status, 404, "revalidated, gone");
+    assert_eq!(server.get(&path, &[]).status, 404, "evicted, so a miss");
+    assert_eq!(request(server.port, "HEAD", &path, &[]).unwrap().status, 404);
+    assert!(server.metric_with("jaas_server_cache_revalidations_total", "result=\"gone\"") > 0.5);
+    assert!(server.metric("jaas_server_cache_bytes") < 0.5, "the evicted body is still counted");
 }
 
 #[test]

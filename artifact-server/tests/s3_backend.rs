@@ -4,7 +4,8 @@
 //! `eval "$(bash e2e/s3-start.sh)"`.
 //!
 //! Outages are real: the server talks to S3 through a TCP proxy the test switches to refusing or black-holing
-//! connections (cutting the open ones), so cached revisions must come from memory and the rest must get 503.
+//! connections (cutting the open ones), so cached revisions must come from memory (also when their revalidation
+//! cannot reach S3) and the rest must get 503.
 
 #![allow(clippy::unwrap_used)]
 
@@ -57,6 +58,27 @@ impl S3Env {
 
     /// Writes artifacts straight to S3 with the shared backend, as the controller would.
     fn seed(&self, prefix: &str, bodies: &[&[u8]]) -> Vec<ArtifactKey> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let store = self.store(prefix).await;
+            let mut keys = Vec::new();
+            for body in bodies {
+                let key = ArtifactKey::new("team-a", "web", Digest::of(body)).unwrap();
+                store.put(&key, Bytes::copy_from_slice(body)).await.unwrap();
+                keys.push(key);
+            }
+            keys
+        })
+    }
+
+    /// Deletes an artifact straight from S3, as the controller's garbage collection would.
+    fn delete(&self, prefix: &str, key: &ArtifactKey) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async { self.store(prefix).await.delete(key).await.unwrap() });
+    }
+
+    /// The shared S3 backend under `prefix`, talking to S3 directly.
+    async fn store(&self, prefix: &str) -> S3Store {
         let settings = S3Settings {
             endpoint_url: self.endpoint.clone(),
             force_path_style: true,
@@ -70,17 +92,7 @@ impl S3Env {
             },
             checksum: ChecksumMode::WhenRequired,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let store = S3Store::new(settings).await;
-            let mut keys = Vec::new();
-            for body in bodies {
-                let key = ArtifactKey::new("team-a", "web", Digest::of(body)).unwrap();
-                store.put(&key, Bytes::copy_from_slice(body)).await.unwrap();
-                keys.push(key);
-            }
-            keys
-        })
+        S3Store::new(settings).await
     }
 
     /// Starts the server on `endpoint` (the real one or a proxy) with extra flags.
@@ -164,6 +176,35 @@ fn during_an_s3_outage_cached_revisions_are_served_and_others_get_503() {
     let recovered = server.get(&uncached, &[]);
     assert_eq!((recovered.status, recovered.body.as_slice()), (200, &b"uncached revision"[..]), "after the outage");
     assert_eq!(request(server.metrics_port, "GET", "/readyz", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn revalidation_serves_cached_revisions_through_an_outage_and_forgets_deleted_ones() {
+    let env = s3_env();
+    let prefix = S3Env::unique_prefix("revalidate");
+    let keys = env.seed(&prefix, &[b"revision to delete"]);
+    let path = keys[0].url_path();
+    let proxy = Proxy::start(env.socket_addr());
+    let dir = TempDir::new().unwrap();
+    // Every hit revalidates, so every hit during the outage meets the outage.
+    let flags = ["--cache-revalidate-after", "0s", "--backend-timeout", "1s"];
+    let server = env.server(&dir, &proxy.url(), &prefix, &flags);
+    assert_eq!(server.get(&path, &[]).body, b"revision to delete");
+
+    for mode in [Mode::Reject, Mode::Blackhole] {
+        proxy.set_mode(mode);
+        let started = Instant::now();
+        let hit = server.get(&path, &[]);
+        assert_eq!((hit.status, hit.body.as_slice()), (200, &b"revision to delete"[..]), "{mode:?}: stale-if-error");
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(3), "{mode:?}: a hit took {waited:?} with --backend-timeout 1s");
+    }
+    assert!(server.metric_with("jaas_server_cache_revalidations_total", "result=\"error\"") > 1.5);
+
+    proxy.set_mode(Mode::Forward);
+    env.delete(&prefix, &keys[0]);
+    assert_eq!(server.get(&path, &[]).status, 404, "deleted from S3, so gone from the cache");
+    assert!(server.metric_with("jaas_server_cache_revalidations_total", "result=\"gone\"") > 0.5);
 }
 
 #[test]
