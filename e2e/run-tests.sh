@@ -50,6 +50,9 @@ if ! command -v kubernetes-validate >/dev/null; then
 fi
 kubernetes-validate --version
 
+section "go-jsonnet for the differential test (pip install gojsonnet)"
+bash e2e/differential-setup.sh
+
 section "kube-apiserver build (a no-op once built; 4-7 min the first time)"
 bash e2e/kube-apiserver-build.sh
 
