@@ -7,7 +7,7 @@
 # soak (10,000 evaluations, controller/src/render/compat/soak_tests.rs).
 #
 # C++ jsonnet 0.18 needs minutes for the full fixture, so it is compared with ours at components=$CPP_COMPONENTS.
-# Knobs: BENCH_RUNS (10), CPP_COMPONENTS (4), SOAK_RUNS (10000), SOAK_COMPONENTS (4), SOAK_PROFILE (--release;
+# Knobs: BENCH_RUNS (10), CPP_COMPONENTS (1), SOAK_RUNS (10000), SOAK_COMPONENTS (4), SOAK_PROFILE (--release;
 # empty for a debug build), SKIP_SOAK=1, JAAS=path to a built jaas.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${JAAS_E2E_CACHE:-$HOME/.cache/jaas-e2e}/bench
 FIXTURE=$ROOT/e2e/fixtures/bench/main.jsonnet
 RUNS=${BENCH_RUNS:-10}
-CPP_COMPONENTS=${CPP_COMPONENTS:-4}
+CPP_COMPONENTS=${CPP_COMPONENTS:-1}
 SOAK_RUNS=${SOAK_RUNS:-10000}
 SOAK_COMPONENTS=${SOAK_COMPONENTS:-4}
 JRSONNET_VERSION=0.5.0-pre98 # the jrsonnet-evaluator version the controller pins
