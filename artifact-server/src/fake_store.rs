@@ -93,15 +93,15 @@ impl ArtifactStore for FakeStore {
     }
 
     async fn list(&self, _snippet: &SnippetRef) -> Result<Vec<ObjectMeta>, StoreError> {
-        unimplemented!("the artifact server never lists")
+        Err(StoreError::Other("the fake store does not list: the artifact server never lists".into()))
     }
 
     async fn delete(&self, _key: &ArtifactKey) -> Result<(), StoreError> {
-        unimplemented!("the artifact server never deletes")
+        Err(StoreError::Other("the fake store does not delete: the artifact server never deletes".into()))
     }
 
     async fn sweep(&self) -> Result<SweepReport, StoreError> {
-        unimplemented!("the artifact server never sweeps")
+        Err(StoreError::Other("the fake store does not sweep: the artifact server never sweeps".into()))
     }
 
     async fn check(&self) -> Result<(), StoreError> {
