@@ -6,30 +6,19 @@ use std::fmt::Write as _;
 /// Quotes `s` the way go-jsonnet's `unparseString` does: short escapes for `"`, `\`, `\b`, `\f`, `\n`, `\r`,
 /// `\t`, and `\u00XX` for the other C0 controls, DEL and the C1 controls; everything else is kept verbatim.
 pub fn unparse_string(s: &str, buf: &mut String) {
-    buf.reserve(s.len() + 2);
-    buf.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => buf.push_str("\\\""),
-            '\\' => buf.push_str("\\\\"),
-            '\u{8}' => buf.push_str("\\b"),
-            '\u{c}' => buf.push_str("\\f"),
-            '\n' => buf.push_str("\\n"),
-            '\r' => buf.push_str("\\r"),
-            '\t' => buf.push_str("\\t"),
-            c if c < '\u{20}' || ('\u{7f}'..='\u{9f}').contains(&c) => {
-                let _ = write!(buf, "\\u{:04x}", u32::from(c));
-            }
-            c => buf.push(c),
-        }
-    }
-    buf.push('"');
+    quote(s, buf, |c| c < '\u{20}' || ('\u{7f}'..='\u{9f}').contains(&c));
 }
 
 /// Quotes `s` the way Go's `encoding/json` encoder does with `SetEscapeHTML(false)`: short escapes for `"`,
 /// `\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00XX` for the other C0 controls, and `\u2028`/`\u2029` (which
 /// JavaScript cannot hold in a string literal); DEL and everything else are kept verbatim.
 pub fn go_json_string(s: &str, buf: &mut String) {
+    quote(s, buf, |c| c < '\u{20}' || c == '\u{2028}' || c == '\u{2029}');
+}
+
+/// The quoting both encoders share: the same short escapes, and `\uXXXX` for the characters `needs_unicode_escape`
+/// picks among the rest; the two differ only in that set.
+fn quote(s: &str, buf: &mut String, needs_unicode_escape: impl Fn(char) -> bool) {
     buf.reserve(s.len() + 2);
     buf.push('"');
     for c in s.chars() {
@@ -41,7 +30,7 @@ pub fn go_json_string(s: &str, buf: &mut String) {
             '\n' => buf.push_str("\\n"),
             '\r' => buf.push_str("\\r"),
             '\t' => buf.push_str("\\t"),
-            c if c < '\u{20}' || c == '\u{2028}' || c == '\u{2029}' => {
+            c if needs_unicode_escape(c) => {
                 let _ = write!(buf, "\\u{:04x}", u32::from(c));
             }
             c => buf.push(c),
