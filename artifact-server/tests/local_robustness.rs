@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Server, parse_response, request_bytes, seed_local};
 use tempfile::TempDir;
@@ -146,13 +146,7 @@ fn memory_stays_bounded_while_streaming_a_large_artifact_to_slow_readers() {
             std::thread::spawn(move || slow_download(port, &path, 256 << 10, Duration::from_millis(2)))
         })
         .collect();
-    let mut peak = baseline;
-    let deadline = Instant::now() + Duration::from_mins(2);
-    while !readers.iter().all(std::thread::JoinHandle::is_finished) {
-        assert!(Instant::now() < deadline, "downloads did not finish in 120 s");
-        peak = peak.max(server.rss_kib());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let peak = server.peak_rss_kib_while(&readers).max(baseline);
     for reader in readers {
         assert_eq!(reader.join().unwrap(), (LARGE, true), "short or corrupt download");
     }

@@ -224,13 +224,7 @@ fn memory_stays_bounded_while_streaming_from_s3() {
             std::thread::spawn(move || request(port, "GET", &path, &[]).unwrap())
         })
         .collect();
-    let mut peak = baseline;
-    let deadline = Instant::now() + Duration::from_mins(2);
-    while !readers.iter().all(std::thread::JoinHandle::is_finished) {
-        assert!(Instant::now() < deadline, "downloads did not finish in 120 s");
-        peak = peak.max(server.rss_kib());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let peak = server.peak_rss_kib_while(&readers).max(baseline);
     for reader in readers {
         let response = reader.join().unwrap();
         assert_eq!(response.status, 200);

@@ -96,6 +96,18 @@ impl Server {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
+    /// The highest RSS in KiB seen while `readers` run (sampled every 20 ms); fails if they take over 120 s.
+    pub fn peak_rss_kib_while<T>(&self, readers: &[std::thread::JoinHandle<T>]) -> u64 {
+        let mut peak = self.rss_kib();
+        let deadline = Instant::now() + Duration::from_mins(2);
+        while !readers.iter().all(std::thread::JoinHandle::is_finished) {
+            assert!(Instant::now() < deadline, "downloads did not finish in 120 s");
+            peak = peak.max(self.rss_kib());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak
+    }
+
     /// The sum of all samples of one metric (all label sets), from `/metrics`.
     pub fn metric(&self, name: &str) -> f64 {
         let response = request(self.metrics_port, "GET", "/metrics", &[]).unwrap();
