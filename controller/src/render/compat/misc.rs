@@ -1,6 +1,5 @@
 //! Smaller go-jsonnet behaviours: std.manifestXmlJsonml leaves text unescaped, std.base64 refuses characters
-//! above U+00FF (then encodes the UTF-8 bytes), std.parseInt takes a leading `+`, and std.log2/std.log10 are
-//! `log(x) / log(base)`.
+//! above U+00FF (then encodes the UTF-8 bytes), and std.parseInt takes a leading `+`.
 
 use std::fmt::Write as _;
 
@@ -9,7 +8,8 @@ use jrsonnet_evaluator::{Either, Result, Val, bail, function::builtin, typed::Ei
 use super::json::go_to_string;
 use super::yaml::{field_value, sorted_fields};
 
-const BASE64_TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// The standard base64 alphabet (RFC 4648), by value.
+pub(super) const BASE64_TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with `=` padding.
 fn encode_base64(bytes: &[u8]) -> String {
@@ -76,18 +76,6 @@ pub fn builtin_go_parse_int(str: String) -> Result<f64> {
         Some(value) => Ok(value as f64),
         None => bail!("{} is not a base 10 integer", str),
     }
-}
-
-/// std.log2(x), as std.jsonnet defines it.
-#[builtin]
-pub fn builtin_go_log2(x: f64) -> f64 {
-    x.ln() / 2f64.ln()
-}
-
-/// std.log10(x), as std.jsonnet defines it.
-#[builtin]
-pub fn builtin_go_log10(x: f64) -> f64 {
-    x.ln() / 10f64.ln()
 }
 
 fn write_jsonml(value: &Val, buf: &mut String) -> Result<()> {

@@ -7,9 +7,13 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod escape;
+mod go_math;
 mod json;
+mod math;
 mod misc;
 mod number;
+mod parse_yaml;
+mod parse_yaml_scalar;
 #[cfg(test)]
 mod soak_tests;
 mod toml;
@@ -63,8 +67,24 @@ impl GoCompatStd {
         std.method("manifestXmlJsonml", misc::builtin_go_manifest_xml_jsonml {});
         std.method("base64", misc::builtin_go_base64 {});
         std.method("parseInt", misc::builtin_go_parse_int {});
-        std.method("log2", misc::builtin_go_log2 {});
-        std.method("log10", misc::builtin_go_log10 {});
+        std.method("log2", math::builtin_go_log2 {});
+        std.method("log10", math::builtin_go_log10 {});
+        std.method("sin", math::builtin_go_sin {});
+        std.method("cos", math::builtin_go_cos {});
+        std.method("tan", math::builtin_go_tan {});
+        std.method("asin", math::builtin_go_asin {});
+        std.method("acos", math::builtin_go_acos {});
+        std.method("atan", math::builtin_go_atan {});
+        std.method("atan2", math::builtin_go_atan2 {});
+        std.method("exp", math::builtin_go_exp {});
+        std.method("log", math::builtin_go_log {});
+        std.method("pow", math::builtin_go_pow {});
+        std.method("hypot", math::builtin_go_hypot {});
+        std.method("mantissa", math::builtin_go_mantissa {});
+        std.method("exponent", math::builtin_go_exponent {});
+        std.method("deg2rad", math::builtin_go_deg2rad {});
+        std.method("rad2deg", math::builtin_go_rad2deg {});
+        std.method("parseYaml", parse_yaml::builtin_go_parse_yaml {});
         std.method("extVar", builtin_live_ext_var { stdlib: stdlib.clone() });
         std.method("native", builtin_live_native { stdlib: stdlib.clone() });
         std.method("trace", builtin_live_trace { stdlib: stdlib.clone() });

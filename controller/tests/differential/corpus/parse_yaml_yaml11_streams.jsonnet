@@ -1,0 +1,25 @@
+// go-jsonnet cuts the text at lines starting with `---` (plus space, tab or line end) and returns an array as
+// soon as one such line exists; a piece holding only comments is null, a piece's later documents are ignored.
+{
+  single: std.parseYaml('a: 1\n'),
+  leadingMarker: std.parseYaml('---\na: 1\n'),
+  trailingMarker: std.parseYaml('a: 1\n---\n'),
+  onlyMarker: std.parseYaml('---\n'),
+  commentBefore: std.parseYaml('# header\n---\na: 1\n'),
+  blankBefore: std.parseYaml('\n\n---\na: 1\n---\n'),
+  inlineContent: std.parseYaml('--- a\n--- b\n'),
+  markerComment: std.parseYaml('a: 1\n--- # next\nb: 2\n'),
+  markerTab: std.parseYaml('---\t\na: 1'),
+  commentPiece: std.parseYaml('a: 1\n---\n# only\n---\nb: 2'),
+  documentEnd: std.parseYaml('a\n...\nb\n'),
+  quotedMarker: std.parseYaml('a: "---"\n'),
+  blockThenMarker: std.parseYaml('a: |\n  x\n---\nb: 1\n'),
+  crlf: std.parseYaml('a: 010\r\n---\r\nb: yes\r\n'),
+  empty: std.parseYaml(''),
+  comment: std.parseYaml('# nothing\n'),
+  noNewline: std.parseYaml('x: 0x1F'),
+  directiveAfterContent: std.parseYaml('a: 1\n%YAML 1.1\nb: 2\n'),
+  percentInQuotes: std.parseYaml('a: "x\n%y"\n'),
+  byteOrderMarks: std.parseYaml('\ufeffa: 010\n\ufeffb: 2\n'),
+  nested: std.parseYaml('---\nkind: A\nspec: {replicas: 03, enabled: on}\n---\n- [1, 0b11]\n- {y: n}\n'),
+}
