@@ -1,6 +1,9 @@
-//! Helpers shared by the `render_*` integration tests: running the real `jaas` binary and reading tarballs.
+//! Helpers shared by the integration tests that run `jaas render`: running the real `jaas` binary, reading
+//! tarballs, and comparing with go-jsonnet ([`go_jsonnet`]).
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
+
+pub mod go_jsonnet;
 
 use std::{
     io::Read,
