@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use jrsonnet_evaluator::{
-    IStr, SourcePath, State, apply_tla,
+    IStr, SourcePath, State, Val, apply_tla,
     error::{Error, ErrorKind},
     manifest::JsonFormat,
     stack::limit_stack_depth,
@@ -48,30 +48,65 @@ pub fn new_state(request: &RenderRequest) -> Result<State, RenderError> {
     Ok(builder.build())
 }
 
-/// Evaluates the request's entry file, applies its top-level arguments and returns the value as JSON.
-/// Recursion deeper than `max_stack` fails with [`RenderError::StackOverflow`].
-pub fn evaluate(request: &RenderRequest, max_stack: usize) -> Result<serde_json::Value, RenderError> {
-    let state = new_state(request)?;
-    let result = {
-        let _entered = state.enter();
-        let _depth = limit_stack_depth(max_stack);
-        evaluate_entered(&state, request)
-    };
-    drop(state);
-    // Values may form reference cycles that only the cycle collector frees.
-    jrsonnet_gcmodule::collect_thread_cycles();
-    result
+/// What happens to the evaluator's heap (the state and every value it made) once the JSON text is out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Free it and run the cycle collector, so a thread that renders again stays flat in memory.
+    Collect,
+    /// Leave it to the operating system: for a one-shot worker process that exits right after its reply,
+    /// where freeing the heap object by object would only delay that reply.
+    LeaveToProcessExit,
 }
 
-fn evaluate_entered(state: &State, request: &RenderRequest) -> Result<serde_json::Value, RenderError> {
+/// Evaluates the request's entry file, applies its top-level arguments and returns the value as JSON.
+/// Recursion deeper than `max_stack` fails with [`RenderError::StackOverflow`].
+#[cfg(test)]
+pub fn evaluate(request: &RenderRequest, max_stack: usize) -> Result<serde_json::Value, RenderError> {
+    let json = evaluate_to_json_text(request, max_stack, Cleanup::Collect)?;
+    serde_json::from_str(&json)
+        .map_err(|error| RenderError::Internal(format!("jrsonnet produced JSON that does not parse: {error}")))
+}
+
+/// Like [`evaluate`], but returns the minified JSON text as jrsonnet wrote it, unparsed.
+pub fn evaluate_to_json_text(
+    request: &RenderRequest,
+    max_stack: usize,
+    cleanup: Cleanup,
+) -> Result<String, RenderError> {
+    let state = new_state(request)?;
+    let json = {
+        let _entered = state.enter();
+        let _depth = limit_stack_depth(max_stack);
+        evaluate_entered(&state, request).map(|(json, value)| {
+            finish(value, cleanup);
+            json
+        })
+    };
+    finish(state, cleanup);
+    if cleanup == Cleanup::Collect {
+        // Values may form reference cycles that only the cycle collector frees.
+        jrsonnet_gcmodule::collect_thread_cycles();
+    }
+    json
+}
+
+/// Drops `heap_object`, or forgets it when the process is about to exit anyway.
+fn finish<T>(heap_object: T, cleanup: Cleanup) {
+    match cleanup {
+        Cleanup::Collect => drop(heap_object),
+        Cleanup::LeaveToProcessExit => std::mem::forget(heap_object),
+    }
+}
+
+/// The JSON text of the entry file's value, and the value itself (so the caller decides how it is freed).
+fn evaluate_entered(state: &State, request: &RenderRequest) -> Result<(String, Val), RenderError> {
     let entry = SourcePath::new(TreeFile(request.entry_file.clone()));
     let value = state.import_resolved(entry).map_err(|error| classify(&error))?;
     #[allow(clippy::mutable_key_type, reason = "apply_tla takes a HashMap keyed by IStr; keys are never mutated")]
     let tlas: HashMap<IStr, TlaArg> = request.tlas.iter().map(tla_arg).collect();
     let value = apply_tla(&tlas, value).map_err(|error| classify(&error))?;
     let json = value.manifest(JsonFormat::minify()).map_err(|error| classify(&error))?;
-    serde_json::from_str(&json)
-        .map_err(|error| RenderError::Internal(format!("jrsonnet produced JSON that does not parse: {error}")))
+    Ok((json, value))
 }
 
 fn tla_arg(variable: &Variable) -> (IStr, TlaArg) {

@@ -8,6 +8,7 @@ pub mod cli;
 mod compat;
 mod error;
 mod evaluate;
+mod gzip;
 mod input;
 mod limits;
 mod output;

@@ -17,22 +17,22 @@ pub const SINGLE_FILE: &str = "manifests.yaml";
 /// Longest file stem kept from an object key, so names stay well below file-system limits.
 const MAX_STEM_CHARS: usize = 200;
 
-/// One YAML file of the artifact: its name and its documents, in order.
+/// One YAML file of the artifact: its name and its documents, in order, borrowed from the evaluated value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ManifestFile {
+pub struct ManifestFile<'v> {
     /// File name (`manifests.yaml` or `<sanitised key>.yaml`).
     pub name: String,
     /// The documents, each a validated manifest object.
-    pub documents: Vec<Value>,
+    pub documents: Vec<&'v Value>,
 }
 
 /// Splits an evaluated value into manifest files, sorted by name. Files without documents are left out.
-pub fn shape_manifests(value: &Value) -> Result<Vec<ManifestFile>, RenderError> {
+pub fn shape_manifests(value: &Value) -> Result<Vec<ManifestFile<'_>>, RenderError> {
     let files = match value {
         Value::Array(_) => vec![collect_file(SINGLE_FILE, value, "$")?],
         Value::Object(map) if looks_like_manifest(map) => vec![collect_file(SINGLE_FILE, value, "$")?],
         Value::Object(map) => {
-            let mut files: Vec<(ManifestFile, &str)> = Vec::with_capacity(map.len());
+            let mut files: Vec<(ManifestFile<'_>, &str)> = Vec::with_capacity(map.len());
             for (key, value) in map {
                 let location = format!("$[{}]", Value::String(key.clone()));
                 if !value.is_array() && !value.is_object() {
@@ -76,7 +76,7 @@ fn looks_like_manifest(map: &Map<String, Value>) -> bool {
     map.contains_key("apiVersion") || map.contains_key("kind")
 }
 
-fn collect_file(name: &str, value: &Value, location: &str) -> Result<ManifestFile, RenderError> {
+fn collect_file<'v>(name: &str, value: &'v Value, location: &str) -> Result<ManifestFile<'v>, RenderError> {
     let mut documents = Vec::new();
     flatten(value, location, &mut documents)?;
     for (index, (document, location)) in documents.iter().enumerate() {
@@ -87,7 +87,7 @@ fn collect_file(name: &str, value: &Value, location: &str) -> Result<ManifestFil
             )));
         }
     }
-    Ok(ManifestFile { name: name.to_owned(), documents: documents.into_iter().map(|(doc, _)| doc.clone()).collect() })
+    Ok(ManifestFile { name: name.to_owned(), documents: documents.into_iter().map(|(doc, _)| doc).collect() })
 }
 
 fn flatten<'v>(value: &'v Value, location: &str, out: &mut Vec<(&'v Value, String)>) -> Result<(), RenderError> {

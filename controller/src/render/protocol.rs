@@ -15,12 +15,13 @@ pub struct WorkerJob {
     pub max_stack: usize,
 }
 
-/// The worker's answer.
+/// The worker's answer. The worker sends the value as the JSON text jrsonnet produced (`Box<RawValue>`, so it
+/// is never parsed and re-encoded there); the renderer reads it as a parsed [`serde_json::Value`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum WorkerReply {
+pub enum WorkerReply<V = serde_json::Value> {
     /// The entry file's value (top-level arguments applied), as JSON.
-    Evaluated(serde_json::Value),
+    Evaluated(V),
     /// Evaluation failed for a reason the snippet's author can act on.
     Failed(RenderError),
 }

@@ -69,9 +69,13 @@ impl Renderer {
             OutputMode::Source => source_entries(request),
             OutputMode::Rendered => {
                 let value = self.evaluate_in_worker(request).await?;
-                tokio::task::spawn_blocking(move || rendered_entries(&value))
-                    .await
-                    .map_err(|error| RenderError::Internal(format!("shaping the output failed: {error}")))??
+                tokio::task::spawn_blocking(move || {
+                    let entries = rendered_entries(&value);
+                    drop_in_background(value);
+                    entries
+                })
+                .await
+                .map_err(|error| RenderError::Internal(format!("shaping the output failed: {error}")))??
             }
         };
         let limit = self.limits.max_artifact_bytes;
@@ -172,13 +176,28 @@ fn source_entries(request: &RenderRequest) -> Vec<TarEntry> {
     snippet.chain(libraries).map(|(path, content)| TarEntry { path, content: content.clone().into_bytes() }).collect()
 }
 
+/// The manifest files and `rendered.json`; the JSON is encoded on a thread of its own meanwhile.
 fn rendered_entries(value: &serde_json::Value) -> Result<Vec<TarEntry>, RenderError> {
-    let mut entries = Vec::new();
-    for file in shape_manifests(value)? {
-        entries.push(TarEntry { path: file.name, content: yaml_documents(&file.documents)?.into_bytes() });
+    let files = shape_manifests(value)?;
+    std::thread::scope(|scope| {
+        let json = scope.spawn(|| pretty_json(value));
+        let mut entries = Vec::with_capacity(files.len() + 1);
+        for file in files {
+            entries.push(TarEntry { path: file.name, content: yaml_documents(&file.documents)?.into_bytes() });
+        }
+        let json = json.join().unwrap_or_else(|_| Err(RenderError::Internal("the JSON encoder panicked".to_owned())));
+        entries.push(TarEntry { path: RENDERED_JSON.to_owned(), content: json?.into_bytes() });
+        Ok(entries)
+    })
+}
+
+/// Frees a large value on a thread of its own, so the render does not wait for it (a thousand manifests take
+/// milliseconds to free node by node).
+fn drop_in_background(value: serde_json::Value) {
+    let dropped = std::thread::Builder::new().name("drop-rendered".to_owned()).spawn(move || drop(value));
+    if let Err(error) = dropped {
+        tracing::debug!(%error, "no thread to free the rendered value; it was freed in line");
     }
-    entries.push(TarEntry { path: RENDERED_JSON.to_owned(), content: pretty_json(value)?.into_bytes() });
-    Ok(entries)
 }
 
 fn pack(entries: Vec<TarEntry>, max_bytes: u64) -> Result<RenderedArtifact, RenderError> {

@@ -1,11 +1,12 @@
 //! Reproducible tar.gz: the same files always give the same bytes, so the digest names the content.
 //!
 //! Entries are sorted by path, regular files only, mode 0644, uid/gid 0, empty owner names, mtime 0;
-//! the gzip header has mtime 0, no file name and a fixed OS byte; the compression level is fixed.
+//! the gzip header has mtime 0, no file name and a fixed OS byte; the compression level is fixed
+//! (compression runs on all cores: [`super::gzip`]).
 
-use std::io::{self, Write};
+use std::io;
 
-use flate2::{Compression, GzBuilder};
+use super::gzip::reproducible_gzip;
 
 /// One file of an artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,11 +17,6 @@ pub struct TarEntry {
     pub content: Vec<u8>,
 }
 
-/// gzip's "unknown" operating system, so the bytes do not depend on where they were produced.
-const GZIP_OS_UNKNOWN: u8 = 255;
-/// Fixed so that a change of flate2's default cannot change every digest.
-const COMPRESSION_LEVEL: u32 = 6;
-
 /// Packs `entries` into a reproducible tar.gz. Paths must be unique; they are sorted here.
 pub fn reproducible_tar_gz(mut entries: Vec<TarEntry>) -> io::Result<Vec<u8>> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
@@ -30,11 +26,7 @@ pub fn reproducible_tar_gz(mut entries: Vec<TarEntry>) -> io::Result<Vec<u8>> {
             format!("the artifact would contain {:?} twice", pair[0].path),
         ));
     }
-    let gzip = GzBuilder::new()
-        .mtime(0)
-        .operating_system(GZIP_OS_UNKNOWN)
-        .write(Vec::new(), Compression::new(COMPRESSION_LEVEL));
-    let mut archive = tar::Builder::new(gzip);
+    let mut archive = tar::Builder::new(Vec::new());
     archive.mode(tar::HeaderMode::Deterministic);
     for entry in &entries {
         let mut header = tar::Header::new_gnu();
@@ -48,9 +40,7 @@ pub fn reproducible_tar_gz(mut entries: Vec<TarEntry>) -> io::Result<Vec<u8>> {
         header.set_size(entry.content.len() as u64);
         archive.append_data(&mut header, &entry.path, entry.content.as_slice())?;
     }
-    let mut gzip = archive.into_inner()?;
-    gzip.flush()?;
-    gzip.finish()
+    reproducible_gzip(&archive.into_inner()?)
 }
 
 #[cfg(test)]
@@ -61,6 +51,7 @@ mod tests {
     use flate2::read::GzDecoder;
 
     use super::*;
+    use crate::render::gzip::GZIP_OS_UNKNOWN;
 
     fn entry(path: &str, content: &str) -> TarEntry {
         TarEntry { path: path.to_owned(), content: content.as_bytes().to_vec() }
