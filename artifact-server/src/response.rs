@@ -21,7 +21,7 @@ pub const CONTENT_TYPE: &str = "application/gzip";
 /// In-memory bodies are handed to the HTTP layer in slices of this size (zero-copy `Bytes` views): the HTTP/1
 /// encoder copies each chunk into its write buffer, and one 1 MiB chunk would make that buffer grow to 1 MiB per
 /// connection instead of staying around the socket's send size.
-const MEMORY_CHUNK: usize = 64 << 10;
+pub const MEMORY_CHUNK: usize = 256 << 10;
 
 /// What identifies the served artifact in headers.
 #[derive(Debug, Clone, PartialEq, Eq)]

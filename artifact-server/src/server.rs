@@ -15,6 +15,7 @@ use jaas_shared::ArtifactStore;
 use crate::backend::Backend;
 use crate::cache::ArtifactCache;
 use crate::metrics::ServerMetrics;
+use crate::response;
 use crate::serve::{ArtifactService, handle};
 
 /// What the servers need to know, independent of how it was configured.
@@ -60,7 +61,8 @@ pub async fn run(settings: ServerSettings, store: Arc<dyn ArtifactStore>) -> any
 
     let mut artifacts = HttpServer::new(move || App::new().app_data(service.clone()).default_service(web::to(handle)))
         .disable_signals()
-        .shutdown_timeout(grace);
+        .shutdown_timeout(grace)
+        .h1_write_buffer_size(response::MEMORY_CHUNK);
     if settings.workers > 0 {
         artifacts = artifacts.workers(settings.workers);
     }
