@@ -15,8 +15,8 @@ pub struct WorkerJob {
     pub max_stack: usize,
 }
 
-/// The worker's answer. The worker sends the value as the JSON text jrsonnet produced (`Box<RawValue>`, so it
-/// is never parsed and re-encoded there); the renderer reads it as a parsed [`serde_json::Value`].
+/// The worker's answer. The worker splices the JSON text jrsonnet produced into this encoding (so the value is never
+/// parsed and re-encoded there); the renderer reads it as a parsed [`serde_json::Value`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum WorkerReply<V = serde_json::Value> {

@@ -12,8 +12,6 @@ use std::{
     thread,
 };
 
-use serde_json::value::RawValue;
-
 use super::{
     RenderError,
     evaluate::{Cleanup, evaluate_to_json_text},
@@ -24,8 +22,12 @@ use super::{
 /// stop runaway recursion long before this is exhausted. Only touched pages are backed by memory.
 const EVALUATION_STACK_BYTES: usize = 256 * 1024 * 1024;
 
-/// The reply as the worker sends it: the value is jrsonnet's JSON text, passed through unparsed.
-type RawReply = WorkerReply<Box<RawValue>>;
+/// A reply that carries no value (only `Failed` is ever sent this way).
+type FailureReply = WorkerReply<()>;
+/// What goes before and after the value's JSON text in a successful reply: serde's encoding of
+/// `WorkerReply::Evaluated`.
+const EVALUATED_PREFIX: &[u8] = b"{\"evaluated\":";
+const EVALUATED_SUFFIX: &[u8] = b"}";
 
 /// Reads one request from stdin, evaluates it, writes the reply to stdout.
 ///
@@ -34,9 +36,7 @@ pub fn run_from_stdio() -> ExitCode {
     let job = match read_job() {
         Ok(job) => job,
         Err(error) => {
-            return send(&WorkerReply::Failed(RenderError::Internal(format!(
-                "the evaluation worker got no valid job: {error}"
-            ))));
+            return send_failure(RenderError::Internal(format!("the evaluation worker got no valid job: {error}")));
         }
     };
     let spawned = thread::Builder::new()
@@ -57,19 +57,16 @@ pub fn run_from_stdio() -> ExitCode {
         },
         Err(error) => format!("cannot start the evaluation thread: {error}"),
     };
-    send(&WorkerReply::Failed(RenderError::Internal(failure)))
+    send_failure(RenderError::Internal(failure))
 }
 
 /// Runs on the evaluation thread: evaluates, writes the reply and ends the process without freeing anything.
 fn evaluate_reply_and_exit(job: &WorkerJob) -> std::convert::Infallible {
-    let reply = match evaluate_to_json_text(&job.request, job.max_stack, Cleanup::LeaveToProcessExit).and_then(|json| {
-        RawValue::from_string(json)
-            .map_err(|error| RenderError::Internal(format!("jrsonnet produced JSON that does not parse: {error}")))
-    }) {
-        Ok(value) => WorkerReply::Evaluated(value),
-        Err(error) => WorkerReply::Failed(error),
+    let sent = match evaluate_to_json_text(&job.request, job.max_stack, Cleanup::LeaveToProcessExit) {
+        Ok(json) => send_evaluated(&json),
+        Err(error) => send_failure(error),
     };
-    process::exit(i32::from(send(&reply) != ExitCode::SUCCESS))
+    process::exit(i32::from(sent != ExitCode::SUCCESS))
 }
 
 fn read_job() -> io::Result<WorkerJob> {
@@ -78,14 +75,53 @@ fn read_job() -> io::Result<WorkerJob> {
     serde_json::from_slice(&input).map_err(io::Error::from)
 }
 
-/// Writes `reply` to stdout; failure to do so is reported on stderr, where the renderer quotes it.
-fn send(reply: &RawReply) -> ExitCode {
+/// Writes a successful reply: jrsonnet's JSON text spliced into the envelope as it is. jrsonnet wrote it, so it is
+/// valid JSON, and the renderer parses it anyway; checking it here would only delay the reply.
+fn send_evaluated(json: &str) -> ExitCode {
+    report_write_error(write_evaluated(&mut io::stdout().lock(), json))
+}
+
+fn write_evaluated(out: &mut impl Write, json: &str) -> io::Result<()> {
+    out.write_all(EVALUATED_PREFIX)?;
+    out.write_all(json.as_bytes())?;
+    out.write_all(EVALUATED_SUFFIX)?;
+    out.flush()
+}
+
+fn send_failure(error: RenderError) -> ExitCode {
     let mut stdout = io::stdout().lock();
-    match serde_json::to_writer(&mut stdout, reply).map_err(io::Error::from).and_then(|()| stdout.flush()) {
+    let written = serde_json::to_writer(&mut stdout, &FailureReply::Failed(error))
+        .map_err(io::Error::from)
+        .and_then(|()| stdout.flush());
+    report_write_error(written)
+}
+
+/// A reply that cannot be written is reported on stderr, where the renderer quotes it.
+fn report_write_error(written: io::Result<()>) -> ExitCode {
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: the evaluation worker cannot write its reply: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spliced_reply_is_what_the_renderer_reads_as_evaluated() {
+        let json = r#"{"a":[1,"x\"y"],"b":{}}"#;
+        let mut written = Vec::new();
+        write_evaluated(&mut written, json).unwrap();
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(written, serde_json::to_vec(&WorkerReply::Evaluated(value.clone())).unwrap());
+        match serde_json::from_slice::<WorkerReply>(&written).unwrap() {
+            WorkerReply::Evaluated(read) => assert_eq!(read, value),
+            WorkerReply::Failed(error) => panic!("read back as a failure: {error}"),
         }
     }
 }
