@@ -10,6 +10,8 @@ use std::io;
 
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
+use super::parallel::per_batch_on_all_cores;
+
 /// Uncompressed bytes per independently compressed slice: small enough that a few MiB keep several cores busy.
 /// Changing it changes every artifact's digest.
 const SLICE_BYTES: usize = 256 * 1024;
@@ -24,59 +26,40 @@ const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, GZIP_OS_UNKNOWN];
 
 /// Compresses `data` into one gzip member.
 pub fn reproducible_gzip(data: &[u8]) -> io::Result<Vec<u8>> {
-    let slices: Vec<Slice<'_>> = if data.is_empty() {
-        vec![Slice { dictionary: &[], input: data }]
-    } else {
-        (0..data.len())
-            .step_by(SLICE_BYTES)
-            .map(|start| Slice {
-                dictionary: &data[start.saturating_sub(WINDOW_BYTES)..start],
-                input: &data[start..(start + SLICE_BYTES).min(data.len())],
-            })
-            .collect()
-    };
+    let slices = slices(data);
     let last = slices.len() - 1;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = cores.min(slices.len());
-    let compressed: Vec<io::Result<Vec<u8>>> = if threads == 1 {
-        slices.iter().enumerate().map(|(index, slice)| deflate_slice(slice, index == last)).collect()
-    } else {
-        let per_thread = slices.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = slices
-                .chunks(per_thread)
-                .enumerate()
-                .map(|(batch, batch_slices)| {
-                    scope.spawn(move || {
-                        let first = batch * per_thread;
-                        let compressed: Vec<io::Result<Vec<u8>>> = batch_slices
-                            .iter()
-                            .enumerate()
-                            .map(|(offset, slice)| deflate_slice(slice, first + offset == last))
-                            .collect();
-                        compressed
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| {
-                    worker.join().unwrap_or_else(|_| vec![Err(io::Error::other("a gzip thread panicked"))])
-                })
-                .collect()
-        })
-    };
+    let compressed = per_batch_on_all_cores(&slices, 1, |first, batch| {
+        let runs: Vec<io::Result<Vec<u8>>> =
+            batch.iter().enumerate().map(|(offset, slice)| deflate_slice(slice, first + offset == last)).collect();
+        runs
+    });
     let mut crc = Crc::new();
     crc.update(data);
     let mut gzip = Vec::with_capacity(HEADER.len() + data.len() / 4 + 8);
     gzip.extend_from_slice(&HEADER);
-    for run in compressed {
-        gzip.extend_from_slice(&run?);
+    for batch in compressed {
+        for run in batch.map_err(|_| io::Error::other("a gzip thread panicked"))? {
+            gzip.extend_from_slice(&run?);
+        }
     }
     gzip.extend_from_slice(&crc.sum().to_le_bytes());
     // ISIZE is the input length modulo 2^32 (RFC 1952).
     gzip.extend_from_slice(&crc.amount().to_le_bytes());
     Ok(gzip)
+}
+
+/// `data` cut into [`SLICE_BYTES`] slices, each with the [`WINDOW_BYTES`] before it; one empty slice for no data.
+fn slices(data: &[u8]) -> Vec<Slice<'_>> {
+    if data.is_empty() {
+        return vec![Slice { dictionary: &[], input: data }];
+    }
+    (0..data.len())
+        .step_by(SLICE_BYTES)
+        .map(|start| Slice {
+            dictionary: &data[start.saturating_sub(WINDOW_BYTES)..start],
+            input: &data[start..(start + SLICE_BYTES).min(data.len())],
+        })
+        .collect()
 }
 
 /// One slice of the input and the input just before it, which its matches may refer to.
@@ -167,14 +150,7 @@ mod tests {
         let parallel = reproducible_gzip(&data).unwrap();
         assert_eq!(parallel, reproducible_gzip(&data).unwrap());
         // One slice per call, compressed sequentially, gives the same bytes as the threaded path.
-        let slices: Vec<Slice<'_>> = data
-            .chunks(SLICE_BYTES)
-            .enumerate()
-            .map(|(index, input)| {
-                let start = index * SLICE_BYTES;
-                Slice { dictionary: &data[start.saturating_sub(WINDOW_BYTES)..start], input }
-            })
-            .collect();
+        let slices = slices(&data);
         let mut sequential = HEADER.to_vec();
         for (index, slice) in slices.iter().enumerate() {
             sequential.extend(deflate_slice(slice, index == slices.len() - 1).unwrap());

@@ -12,6 +12,7 @@ mod gzip;
 mod input;
 mod limits;
 mod output;
+mod parallel;
 mod protocol;
 mod renderer;
 mod request;

@@ -15,13 +15,13 @@ pub struct WorkerJob {
     pub max_stack: usize,
 }
 
-/// The worker's answer. The worker splices the JSON text jrsonnet produced into this encoding (so the value is never
-/// parsed and re-encoded there); the renderer reads it as a parsed [`serde_json::Value`].
+/// The worker's answer. For `Evaluated`, the worker splices the JSON text jrsonnet produced into this encoding (so
+/// the value is never parsed and re-encoded there); the renderer reads it as a parsed [`serde_json::Value`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum WorkerReply<V = serde_json::Value> {
+pub enum WorkerReply {
     /// The entry file's value (top-level arguments applied), as JSON.
-    Evaluated(V),
+    Evaluated(serde_json::Value),
     /// Evaluation failed for a reason the snippet's author can act on.
     Failed(RenderError),
 }

@@ -22,8 +22,6 @@ use super::{
 /// stop runaway recursion long before this is exhausted. Only touched pages are backed by memory.
 const EVALUATION_STACK_BYTES: usize = 256 * 1024 * 1024;
 
-/// A reply that carries no value (only `Failed` is ever sent this way).
-type FailureReply = WorkerReply<()>;
 /// What goes before and after the value's JSON text in a successful reply: serde's encoding of
 /// `WorkerReply::Evaluated`.
 const EVALUATED_PREFIX: &[u8] = b"{\"evaluated\":";
@@ -90,7 +88,7 @@ fn write_evaluated(out: &mut impl Write, json: &str) -> io::Result<()> {
 
 fn send_failure(error: RenderError) -> ExitCode {
     let mut stdout = io::stdout().lock();
-    let written = serde_json::to_writer(&mut stdout, &FailureReply::Failed(error))
+    let written = serde_json::to_writer(&mut stdout, &WorkerReply::Failed(error))
         .map_err(io::Error::from)
         .and_then(|()| stdout.flush());
     report_write_error(written)

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_saphyr::SerializerOptions;
 
-use super::RenderError;
+use super::{RenderError, parallel::per_batch_on_all_cores};
 
 /// Long single-line strings are never folded: folding is where readers disagree most.
 const NEVER_FOLD: usize = u32::MAX as usize;
@@ -22,24 +22,12 @@ const MIN_DOCUMENTS_PER_THREAD: usize = 64;
 /// Large streams are encoded in contiguous slices on all cores and joined; the bytes are the same as from one
 /// thread, since each document's YAML does not depend on its neighbours.
 pub fn yaml_documents<T: Serialize + Sync>(documents: &[T]) -> Result<String, RenderError> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = cores.min(documents.len() / MIN_DOCUMENTS_PER_THREAD).max(1);
-    if threads == 1 {
-        return encode_stream(documents);
-    }
-    let slices: Vec<Result<String, RenderError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = documents
-            .chunks(documents.len().div_ceil(threads))
-            .map(|slice| scope.spawn(move || encode_stream(slice)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| {
-                worker.join().unwrap_or_else(|_| Err(RenderError::Internal("the YAML encoder panicked".to_owned())))
-            })
-            .collect()
-    });
-    Ok(slices.into_iter().collect::<Result<Vec<_>, _>>()?.join(DOCUMENT_SEPARATOR))
+    let slices = per_batch_on_all_cores(documents, MIN_DOCUMENTS_PER_THREAD, |_, slice| encode_stream(slice));
+    let slices = slices
+        .into_iter()
+        .map(|slice| slice.unwrap_or_else(|_| Err(RenderError::Internal("the YAML encoder panicked".to_owned()))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(slices.join(DOCUMENT_SEPARATOR))
 }
 
 fn encode_stream<T: Serialize>(documents: &[T]) -> Result<String, RenderError> {
