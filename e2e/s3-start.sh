@@ -7,6 +7,8 @@
 # Env: JAAS_E2E_CACHE (default ~/.cache/jaas-e2e), JAAS_S3_STATE ($CACHE/s3), JAAS_S3_PORT (7480),
 # JAAS_S3_MON_PORT (6789), JAAS_S3_ACCESS_KEY, JAAS_S3_SECRET_KEY, JAAS_S3_BUCKET (jaas-e2e),
 # JAAS_S3_REGION (us-east-1), JAAS_S3_MEM_BYTES (OSD capacity in RAM, 2 GiB).
+# The cluster's data (monitor store, logs) lives on /dev/shm when it is writable, else in $STATE/data: the monitor
+# stops itself when the filesystem under its store is nearly full, which a shared build disk can be.
 set -euo pipefail
 
 CACHE=${JAAS_E2E_CACHE:-$HOME/.cache/jaas-e2e}
@@ -19,7 +21,7 @@ BUCKET=${JAAS_S3_BUCKET:-jaas-e2e}
 REGION=${JAAS_S3_REGION:-us-east-1}
 MEM_BYTES=${JAAS_S3_MEM_BYTES:-2147483648}
 ENDPOINT=http://127.0.0.1:$S3_PORT
-D=$STATE/data
+if [[ -d /dev/shm && -w /dev/shm ]]; then D=/dev/shm/jaas-e2e-s3-$S3_PORT; else D=$STATE/data; fi
 PIDS=$STATE/pids
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -73,6 +75,8 @@ for port in "$MON_PORT" "$S3_PORT"; do
 done
 
 rm -rf "$D"
+mkdir -p "$STATE"
+echo "$D" >"$STATE/data-dir"  # for e2e/s3-stop.sh
 mkdir -p "$D/mon.a" "$D/osd.0" "$D/rgw" "$D/run" "$D/log"
 FSID=$(cat /proc/sys/kernel/random/uuid)
 CONF=$D/ceph.conf

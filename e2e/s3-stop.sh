@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e/s3-stop.sh: stops exactly what e2e/s3-start.sh started, by the pids it recorded in $STATE/pids (radosgw, then
 # the OSD, then the monitor: SIGTERM, SIGKILL after 10 s, and only while /proc/PID/comm is still that program),
-# then deletes the cluster's data. A no-op when nothing runs. Env: JAAS_E2E_CACHE, JAAS_S3_STATE.
+# then deletes the cluster's data (where $STATE/data-dir says it is). A no-op when nothing runs. Env: JAAS_E2E_CACHE, JAAS_S3_STATE.
 set -euo pipefail
 
 CACHE=${JAAS_E2E_CACHE:-$HOME/.cache/jaas-e2e}
@@ -28,4 +28,5 @@ if [[ -s $PIDS ]]; then
   done
 fi
 rm -f "$PIDS" "$STATE/env"
-rm -rf "$STATE/data"
+if [[ -s $STATE/data-dir ]]; then rm -rf "$(cat "$STATE/data-dir")"; fi
+rm -rf "$STATE/data" "$STATE/data-dir"
