@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # e2e/bench-server.sh: the artifact server against nginx, in one run, on 127.0.0.1 only.
 #
-# Serves the same 4 KiB and 1 MiB artifacts with nginx (sendfile on, the same URL layout and caching headers) and
-# with jaas-artifact-server (release build) over the local backend, then over S3 (radosgw, cache warm), drives each
-# with wrk using identical settings, and prints req/s, p99 latency and the ratio to nginx.
-# Targets: >= 1.0x nginx on local, >= 0.8x nginx on S3 warm.
+# Serves the same 4 KiB and 1 MiB artifacts with nginx (the same URL layout and caching headers) and with
+# jaas-artifact-server (release build) over the local backend, then over S3 (radosgw, cache warm), drives each with
+# wrk using identical settings, and prints req/s, p99 latency and the ratio to nginx.
+# Targets: >= 1.0x nginx on local, >= 0.8x nginx on S3 warm; the baseline is nginx with sendfile on (Debian's
+# configuration). Two reference rows explain the ratios: nginx with sendfile off (it then copies each body through
+# user space, as every actix-web server must) and actix_ceiling (artifact-server/examples/actix_ceiling.rs: a bare
+# actix-web handler answering from memory, the fastest actix-web gets on this machine).
+# A 2-core VM is noisy (one 10 s run's ratio moves by +-0.15), so the whole table is measured BENCH_ROUNDS times,
+# servers interleaved, and the medians are printed with each round's ratios.
 #
-# Env: BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), CARGO_TARGET_DIR (target/),
-# BENCH_SKIP_BUILD=1 (use the existing release binary), JAAS_S3_ENDPOINT/JAAS_S3_BUCKET/AWS_* (started with
+# Env: BENCH_DURATION (5s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2), CARGO_TARGET_DIR (target/),
+# BENCH_SKIP_BUILD=1 (use the existing release binaries), JAAS_S3_ENDPOINT/JAAS_S3_BUCKET/AWS_* (started with
 # e2e/s3-start.sh when missing).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DURATION=${BENCH_DURATION:-10s}
+DURATION=${BENCH_DURATION:-5s}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release/jaas-artifact-server
+CEILING_BIN=$TARGET_DIR/release/examples/actix_ceiling
 
 log() { echo "bench-server: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -52,11 +59,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ ${BENCH_SKIP_BUILD:-0} == 1 && -x $BIN ]]; then
-  log "using the existing $BIN"
+if [[ ${BENCH_SKIP_BUILD:-0} == 1 && -x $BIN && -x $CEILING_BIN ]]; then
+  log "using the existing $BIN and $CEILING_BIN"
 else
-  log "building the release binary (CARGO_TARGET_DIR=$TARGET_DIR)"
-  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -q -p jaas-artifact-server)
+  log "building the release binaries (CARGO_TARGET_DIR=$TARGET_DIR)"
+  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -q -p jaas-artifact-server --bin jaas-artifact-server \
+    --example actix_ceiling)
 fi
 
 # The artifacts, laid out as the controller writes them: <root>/<namespace>/<name>/sha256-<hex>.tar.gz.
@@ -70,9 +78,25 @@ for size in 4096 1048576; do
   PATH_OF[$size]=/bench/web-$size/sha256-$hex.tar.gz
 done
 
-# nginx: foreground, loopback, sendfile, same URL shape and caching headers, everything else 404.
+# nginx: foreground, loopback, two ports (sendfile on and off), same URL shape and caching headers, everything else 404.
 NGINX_PORT=$(free_port)
+NGINX_COPY_PORT=$(free_port)
 mkdir -p "$WORK/nginx"
+nginx_server() {
+  # nginx_server PORT on|off: one server block, same URL shape and caching headers as ours, sendfile on or off.
+  cat <<EOF
+  server {
+    listen 127.0.0.1:$1;
+    sendfile $2;
+    root $DATA;
+    location ~ "^/[a-z0-9-]+/[a-z0-9.-]+/sha256-[0-9a-f]{64}\\.tar\\.gz\$" {
+      default_type application/gzip;
+      add_header Cache-Control "public, max-age=31536000, immutable";
+    }
+    location / { return 404; }
+  }
+EOF
+}
 cat >"$WORK/nginx/nginx.conf" <<EOF
 daemon off;
 master_process on;
@@ -90,15 +114,8 @@ http {
   fastcgi_temp_path $WORK/nginx/tmp;
   uwsgi_temp_path $WORK/nginx/tmp;
   scgi_temp_path $WORK/nginx/tmp;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    root $DATA;
-    location ~ "^/[a-z0-9-]+/[a-z0-9.-]+/sha256-[0-9a-f]{64}\\.tar\\.gz\$" {
-      default_type application/gzip;
-      add_header Cache-Control "public, max-age=31536000, immutable";
-    }
-    location / { return 404; }
-  }
+$(nginx_server "$NGINX_PORT" on)
+$(nginx_server "$NGINX_COPY_PORT" off)
 }
 EOF
 nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/nginx/stderr" &
@@ -120,6 +137,10 @@ start_server() {
 
 start_server local --storage-backend local --storage-path "$DATA"
 LOCAL_PORT=$SERVER_PORT
+CEILING_PORT=$(free_port)
+"$CEILING_BIN" "$DATA" "$CEILING_PORT" 2>"$WORK/ceiling.log" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$CEILING_PORT${PATH_OF[4096]}"
 
 # S3: radosgw from the project's own script, the same two artifacts under a fresh prefix.
 if [[ -z ${JAAS_S3_ENDPOINT:-} ]]; then
@@ -139,7 +160,7 @@ JAAS_S3_ACCESS_KEY=$AWS_ACCESS_KEY_ID JAAS_S3_SECRET_KEY=$AWS_SECRET_ACCESS_KEY 
 S3_PORT=$SERVER_PORT
 
 # Every server must answer 200 with the exact bytes before it is measured (this also warms the S3 server's cache).
-for port in "$NGINX_PORT" "$LOCAL_PORT" "$S3_PORT"; do
+for port in "$NGINX_PORT" "$NGINX_COPY_PORT" "$CEILING_PORT" "$LOCAL_PORT" "$S3_PORT"; do
   for size in 4096 1048576; do
     got=$(curl -sf "http://127.0.0.1:$port${PATH_OF[$size]}" | sha256sum | cut -d' ' -f1)
     [[ "sha256-$got.tar.gz" == "$(basename "${PATH_OF[$size]}")" ]] || die "port $port served wrong bytes for $size"
@@ -158,16 +179,37 @@ measure() {
   echo "$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }') $(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")"
 }
 
-log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) CPUs, nginx $(nginx -v 2>&1 | cut -d/ -f2)"
-printf '%-22s %-8s %12s %10s %8s\n' server artifact "req/s" "p99 ms" "x nginx"
+# The rows, in the order they are measured and printed: label and port.
+SERVERS=("nginx (sendfile)" "nginx (sendfile off)" "actix_ceiling" "jaas (local)" "jaas (s3, warm)")
+declare -A PORT_OF=(["nginx (sendfile)"]=$NGINX_PORT ["nginx (sendfile off)"]=$NGINX_COPY_PORT
+  ["actix_ceiling"]=$CEILING_PORT ["jaas (local)"]=$LOCAL_PORT ["jaas (s3, warm)"]=$S3_PORT)
+declare -A RPS P99 # "server|size" -> space-separated values, one per round
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, $(nproc) CPUs, nginx $(nginx -v 2>&1 | cut -d/ -f2)"
+for ((round = 1; round <= ROUNDS; round++)); do
+  for size in 4096 1048576; do
+    line=""
+    for server in "${SERVERS[@]}"; do
+      read -r rps p99 < <(measure "${PORT_OF[$server]}" "$size")
+      RPS["$server|$size"]+="$rps "
+      P99["$server|$size"]+="$p99 "
+      [[ $server == "nginx (sendfile)" ]] && base=$rps || line+=" $server $(ratio "$rps" "$base")"
+    done
+    log "round $round, $size bytes, x nginx (sendfile):$line"
+  done
+done
+
+echo "medians of $ROUNDS rounds (wrk -t$THREADS -c$CONNECTIONS -d$DURATION each):"
+printf '%-22s %-8s %12s %10s %8s %16s\n' server artifact "req/s" "p99 ms" "x nginx" "x nginx no-sf"
 for size in 4096 1048576; do
   label=$([[ $size == 4096 ]] && echo 4KiB || echo 1MiB)
-  read -r base_rps base_p99 < <(measure "$NGINX_PORT" "$size")
-  printf '%-22s %-8s %12.0f %10s %8s\n' "nginx (sendfile)" "$label" "$base_rps" "$base_p99" "1.00"
-  for name in local s3; do
-    port=$([[ $name == local ]] && echo "$LOCAL_PORT" || echo "$S3_PORT")
-    read -r rps p99 < <(measure "$port" "$size")
-    ratio=$(awk -v a="$rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-22s %-8s %12.0f %10s %8s\n' "jaas ($name$([[ $name == s3 ]] && echo ", warm"))" "$label" "$rps" "$p99" "$ratio"
+  base=$(median <<<"${RPS["nginx (sendfile)|$size"]}")
+  copy_base=$(median <<<"${RPS["nginx (sendfile off)|$size"]}")
+  for server in "${SERVERS[@]}"; do
+    rps=$(median <<<"${RPS["$server|$size"]}")
+    printf '%-22s %-8s %12.0f %10.2f %8s %16s\n' "$server" "$label" "$rps" "$(median <<<"${P99["$server|$size"]}")" \
+      "$(ratio "$rps" "$base")" "$(ratio "$rps" "$copy_base")"
   done
 done
