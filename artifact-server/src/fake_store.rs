@@ -1,10 +1,10 @@
 //! An in-process [`ArtifactStore`] for unit tests: objects in a map, a call counter, and switches that make it
-//! unreachable or make it hang, so the handler's error paths can be driven without a real backend.
+//! unreachable, slow or hang, so the handler's error paths can be driven without a real backend.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -25,6 +25,8 @@ pub struct FakeStore {
     pub down: AtomicBool,
     /// When set, every call waits forever.
     pub hang: AtomicBool,
+    /// Milliseconds every call takes before it answers (0: at once).
+    pub delay_ms: AtomicU64,
 }
 
 impl FakeStore {
@@ -47,6 +49,10 @@ impl FakeStore {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.hang.load(Ordering::SeqCst) {
             futures::future::pending::<()>().await;
+        }
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
         }
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("fake store is down".into()));

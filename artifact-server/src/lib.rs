@@ -3,13 +3,15 @@
 //!
 //! Only `GET`/`HEAD` of `/<namespace>/<name>/sha256-<hex>.tar.gz` are served; see [`routing`] for what is rejected
 //! and why, [`conditional`] for `If-None-Match`/`Range`, [`response`] for the headers, [`cache`] for what stays in
-//! memory. The binary (`src/main.rs`) only loads the configuration and calls [`server::run`].
+//! memory, [`coalesce`] for concurrent misses on one artifact. The binary (`src/main.rs`) only loads the
+//! configuration and calls [`server::run`].
 
 // Tests may unwrap: a panic is how they fail.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod backend;
 pub mod cache;
+pub mod coalesce;
 pub mod conditional;
 pub mod config;
 pub mod logging;

@@ -17,6 +17,9 @@ pub struct ServerMetrics {
     pub cache_hits: IntCounter,
     /// `jaas_server_cache_misses_total`: artifact requests that had to ask the backend.
     pub cache_misses: IntCounter,
+    /// `jaas_server_cache_coalesced_misses_total`: misses answered by another request's storage read of the same
+    /// artifact (see `coalesce`).
+    pub coalesced_misses: IntCounter,
     /// `jaas_server_cache_bytes`: bytes of artifact bodies held by the cache.
     pub cache_bytes: IntGauge,
     /// `jaas_server_cache_revalidations_total{result}`: checks of cached artifacts against storage, by outcome:
@@ -40,6 +43,10 @@ impl ServerMetrics {
         let cache_hits = IntCounter::new("jaas_server_cache_hits_total", "Artifact requests answered from memory.")?;
         let cache_misses =
             IntCounter::new("jaas_server_cache_misses_total", "Artifact requests that had to ask the backend.")?;
+        let coalesced_misses = IntCounter::new(
+            "jaas_server_cache_coalesced_misses_total",
+            "Cache misses answered by another request's storage read of the same artifact.",
+        )?;
         let cache_bytes = IntGauge::new("jaas_server_cache_bytes", "Bytes of artifact bodies held by the cache.")?;
         let cache_revalidations = IntCounterVec::new(
             Opts::new(
@@ -57,6 +64,7 @@ impl ServerMetrics {
         registry.register(Box::new(response_bytes.clone()))?;
         registry.register(Box::new(cache_hits.clone()))?;
         registry.register(Box::new(cache_misses.clone()))?;
+        registry.register(Box::new(coalesced_misses.clone()))?;
         registry.register(Box::new(cache_bytes.clone()))?;
         registry.register(Box::new(cache_revalidations.clone()))?;
         registry.register(Box::new(backend_duration.clone()))?;
@@ -66,6 +74,7 @@ impl ServerMetrics {
             response_bytes,
             cache_hits,
             cache_misses,
+            coalesced_misses,
             cache_bytes,
             cache_revalidations,
             backend_duration,
@@ -120,6 +129,7 @@ mod tests {
             "jaas_server_response_bytes_total 0",
             "jaas_server_cache_hits_total 0",
             "jaas_server_cache_misses_total 0",
+            "jaas_server_cache_coalesced_misses_total 0",
             "jaas_server_cache_bytes 0",
             "jaas_server_cache_revalidations_total{result=\"gone\"} 1",
             "jaas_server_backend_duration_seconds_count{operation=\"get\"} 1",

@@ -9,10 +9,11 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
 use jaas_shared::store::etag_for;
-use jaas_shared::{ByteRange, ObjectMeta, StoreError};
+use jaas_shared::{ArtifactKey, ByteRange, ObjectMeta, StoreError};
 
 use crate::backend::Backend;
 use crate::cache::{ArtifactCache, CachedArtifact, Hit, Revalidation};
+use crate::coalesce::{Lead, MissCoalescer, MissOutcome, Role};
 use crate::conditional::{RangeRequest, if_none_match_matches, parse_range};
 use crate::metrics::ServerMetrics;
 use crate::response::{self, Payload, Representation};
@@ -23,6 +24,7 @@ use crate::routing::{ArtifactRequest, Rejection, route};
 pub struct ArtifactService {
     backend: Backend,
     cache: ArtifactCache,
+    misses: MissCoalescer,
     metrics: ServerMetrics,
     retry_after: Duration,
 }
@@ -42,7 +44,7 @@ impl ArtifactService {
     /// A service over `backend`, caching small artifacts in `cache`; 503s ask clients to come back after
     /// `retry_after`.
     pub fn new(backend: Backend, cache: ArtifactCache, metrics: ServerMetrics, retry_after: Duration) -> Self {
-        Self { backend, cache, metrics, retry_after }
+        Self { backend, cache, misses: MissCoalescer::default(), metrics, retry_after }
     }
 
     /// Answers one request from what is known about the artifact: a cache hit or a backend call.
@@ -166,16 +168,64 @@ impl ArtifactService {
             let repr = representation(etag, &got.meta);
             return Ok(response::artifact(&repr, Some(&got.range), Payload::Stream(self.backend.relay(got.body))));
         }
-        let got = self.backend.get(key, None).await?;
+        // The whole artifact: concurrent misses on one key share one storage read.
+        match self.misses.join(key) {
+            Role::Leader(lead) => self.read_whole(lead, key, etag).await,
+            Role::Follower(follow) => match follow.await {
+                Ok(MissOutcome::Cached(artifact)) => {
+                    self.metrics.coalesced_misses.inc();
+                    Ok(self.whole_from_memory(etag, artifact))
+                }
+                Ok(MissOutcome::Failed(err)) => {
+                    self.metrics.coalesced_misses.inc();
+                    Err(err)
+                }
+                // Too large to share through the cache, or the leader's client went away: read it ourselves.
+                Ok(MissOutcome::NotCacheable) | Err(_) => self.stream_whole(key, etag).await,
+            },
+        }
+    }
+
+    /// Reads the whole artifact as the leader of its misses: caches it when it fits and tells the followers.
+    async fn read_whole(&self, lead: Lead<'_>, key: &ArtifactKey, etag: String) -> Result<HttpResponse, StoreError> {
+        let got = match self.backend.get(key, None).await {
+            Ok(got) => got,
+            Err(err) => {
+                lead.finish(MissOutcome::Failed(err.clone()));
+                return Err(err);
+            }
+        };
         let repr = representation(etag, &got.meta);
         if !self.cache.admits(repr.size) {
+            lead.finish(MissOutcome::NotCacheable);
             return Ok(response::artifact(&repr, None, Payload::Stream(self.backend.relay(got.body))));
         }
-        let body = self.backend.read_all(got.body, repr.size).await?;
-        self.cache.insert(key.clone(), CachedArtifact { body: body.clone(), last_modified: repr.last_modified });
+        let body = match self.backend.read_all(got.body, repr.size).await {
+            Ok(body) => body,
+            Err(err) => {
+                lead.finish(MissOutcome::Failed(err.clone()));
+                return Err(err);
+            }
+        };
+        let artifact = CachedArtifact { body, last_modified: repr.last_modified };
+        self.cache.insert(key.clone(), artifact.clone());
         self.record_cache_bytes();
-        self.metrics.response_bytes.inc_by(body.len() as u64);
-        Ok(response::artifact(&repr, None, Payload::Memory(body)))
+        lead.finish(MissOutcome::Cached(artifact.clone()));
+        Ok(self.whole_from_memory(repr.etag, artifact))
+    }
+
+    /// Streams the whole artifact from storage, without caching it.
+    async fn stream_whole(&self, key: &ArtifactKey, etag: String) -> Result<HttpResponse, StoreError> {
+        let got = self.backend.get(key, None).await?;
+        let repr = representation(etag, &got.meta);
+        Ok(response::artifact(&repr, None, Payload::Stream(self.backend.relay(got.body))))
+    }
+
+    /// A 200 with the whole artifact from memory.
+    fn whole_from_memory(&self, etag: String, artifact: CachedArtifact) -> HttpResponse {
+        let repr = Representation { etag, size: artifact.body.len() as u64, last_modified: artifact.last_modified };
+        self.metrics.response_bytes.inc_by(repr.size);
+        response::artifact(&repr, None, Payload::Memory(artifact.body))
     }
 }
 

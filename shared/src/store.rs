@@ -12,7 +12,7 @@ use crate::layout::{ArtifactKey, SnippetRef};
 
 /// What can go wrong talking to storage. `NotFound`, `InvalidRange` and `Unavailable` are distinct so that callers
 /// can answer 404, 416 and 503 (or retry) without looking at messages.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The object does not exist.
     #[error("artifact {0} not found")]
