@@ -1,6 +1,7 @@
 //! The controller against a real kube-apiserver (`KUBECONFIG`, required) with real `jaas run` processes:
 //! publishing verifiable artifacts, re-rendering on snippet and library edits, failures that keep the last good
-//! artifact, deletion, history with a grace period that survives a restart, and leader hand-over on SIGTERM.
+//! artifact, `spec.interval` re-renders, deletion (and giving up on storage that keeps failing it), history with a grace period that survives a
+//! restart, and leader hand-over on SIGTERM.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use cluster::{ControllerProcess, TestNamespace, TestStorage, client, eventually, install_crds};
 use jaas_controller::crd::{ExternalArtifact, JsonnetLibrary, JsonnetSnippet};
+use jaas_shared::ArtifactKey;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
 use kube::Client;
@@ -92,6 +94,21 @@ async fn assert_published(client: &Client, storage: &TestStorage, ns: &str, name
     assert_eq!(storage.digest_at(&artifact.url).await.as_deref(), Some(revision), "bytes behind {}", artifact.url);
 }
 
+/// A test's start: a client with the CRDs installed, a fresh namespace named after `prefix`, its storage (S3 when
+/// `prefer_s3` and one is configured) and one `jaas run` process "a" with `flags`.
+async fn start_with_controller(
+    prefix: &str,
+    prefer_s3: bool,
+    flags: &[&str],
+) -> (Client, TestNamespace, TestStorage, ControllerProcess) {
+    let client = client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, prefix).await;
+    let storage = TestStorage::new(&ns.name, prefer_s3).await;
+    let controller = ControllerProcess::start("a", &ns.name, &storage.flags, flags);
+    (client, ns, storage, controller)
+}
+
 /// Deletes the test's namespace while a controller still runs, and waits until its snippets are withdrawn (so no
 /// finalizer keeps the namespace, and no artifact stays in storage).
 async fn delete_namespace_with_controller(client: &Client, ns: TestNamespace) {
@@ -106,12 +123,8 @@ async fn delete_namespace_with_controller(client: &Client, ns: TestNamespace) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishes_rerenders_reports_failures_and_withdraws() {
-    let client = client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::create(&client, "life").await;
-    let storage = TestStorage::new(&ns.name, false).await;
-    let mut controller =
-        ControllerProcess::start("a", &ns.name, &storage.flags, &["--artifact-gc-grace=0s", "--leader-election=false"]);
+    let flags = ["--artifact-gc-grace=0s", "--leader-election=false"];
+    let (client, ns, storage, mut controller) = start_with_controller("life", false, &flags).await;
 
     let library: JsonnetLibrary =
         serde_json::from_value(json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary",
@@ -180,14 +193,84 @@ async fn publishes_rerenders_reports_failures_and_withdraws() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_storage_keeps_failing_is_released_after_max_withdraw_wait() {
+    const MAX_WAIT: Duration = Duration::from_secs(8);
+    let flags = ["--max-withdraw-wait=8s", "--leader-election=false"];
+    let (client, ns, storage, mut controller) = start_with_controller("withdraw", false, &flags).await;
+    create_snippet(&client, &ns.name, "stuck", json!({"files": {"main.jsonnet": configmap("stuck", "1")}})).await;
+    let revision = wait_ready_revision(&client, &ns.name, "stuck", None).await;
+
+    // Storage breaks under the snippet: its directory is moved away and a file takes its place, so listing the
+    // snippet's revisions fails on every attempt.
+    let root = storage.local_root().expect("local storage");
+    let (dir, moved) = (root.join(&ns.name).join("stuck"), root.join(&ns.name).join("stuck.moved"));
+    std::fs::rename(&dir, &moved).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    let snippets = Api::<JsonnetSnippet>::namespaced(client.clone(), &ns.name);
+    let deleted_at = Instant::now();
+    snippets.delete("stuck", &DeleteParams::default()).await.unwrap();
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let held = snippets.get_opt("stuck").await.unwrap();
+    assert!(
+        held.is_some_and(|s| s.metadata.deletion_timestamp.is_some()),
+        "within --max-withdraw-wait the finalizer holds while storage fails"
+    );
+    eventually("the finalizer to be released after --max-withdraw-wait", READY_TIMEOUT, || async {
+        snippets.get_opt("stuck").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let waited = deleted_at.elapsed();
+    assert!(waited >= MAX_WAIT, "released after {waited:?}, before --max-withdraw-wait");
+    let events = Api::<Event>::namespaced(client.clone(), &ns.name);
+    let note = eventually("a Warning Event WithdrawTimedOut", Duration::from_secs(30), || async {
+        let list = events.list(&ListParams::default()).await.ok()?;
+        list.items.into_iter().find(|e| e.reason.as_deref() == Some("WithdrawTimedOut"))?.note
+    })
+    .await;
+    assert!(note.contains("they stay in storage"), "the Event says what was left behind: {note}");
+    assert!(external_artifact(&client, &ns.name, "stuck").await.is_none(), "the ExternalArtifact was withdrawn");
+    let file = format!("{}.tar.gz", revision.replace(':', "-"));
+    assert!(moved.join(&file).is_file(), "the artifact is left where it was, as the Event says");
+    controller.terminate();
+    assert!(controller.wait_exit(Duration::from_secs(30)).await.success(), "{}", controller.logs());
+    ns.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_interval_rerenders_and_puts_back_an_artifact_storage_lost() {
+    let (client, ns, storage, mut controller) =
+        start_with_controller("interval", true, &["--leader-election=false"]).await;
+    let spec = json!({"interval": "30s", "files": {"main.jsonnet": configmap("every", "1")}});
+    create_snippet(&client, &ns.name, "every", spec).await;
+    let revision = wait_ready_revision(&client, &ns.name, "every", None).await;
+    let published_at = Instant::now();
+
+    // Nothing about the snippet changes; only the interval can bring the object back.
+    let key = ArtifactKey::new(&ns.name, "every", revision.parse().unwrap()).unwrap();
+    storage.store.delete(&key).await.unwrap();
+    assert!(storage.stored(&ns.name, "every").await.is_empty());
+    eventually(
+        "the interval's re-render to put the artifact back",
+        Duration::from_secs(30) + READY_TIMEOUT,
+        || async { (storage.stored(&ns.name, "every").await == [revision.clone()]).then_some(()) },
+    )
+    .await;
+    let after = published_at.elapsed();
+    eprintln!("the artifact was back {after:?} after it was published (interval 30s)");
+    let (status, _, still) = readiness(&client, &ns.name, "every").await.unwrap();
+    assert_eq!((status.as_str(), still.as_deref()), ("True", Some(revision.as_str())), "same inputs, same revision");
+    assert_published(&client, &storage, &ns.name, "every", &revision).await;
+    delete_namespace_with_controller(&client, ns).await;
+    controller.terminate();
+    assert!(controller.wait_exit(Duration::from_secs(30)).await.success(), "{}", controller.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_and_grace_survive_a_restart() {
     const GRACE: Duration = Duration::from_secs(12);
-    let client = client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::create(&client, "history").await;
-    let storage = TestStorage::new(&ns.name, true).await;
     let flags = ["--artifact-gc-grace=12s", "--leader-election=false"];
-    let mut controller = ControllerProcess::start("a", &ns.name, &storage.flags, &flags);
+    let (client, ns, storage, mut controller) = start_with_controller("history", true, &flags).await;
 
     let spec = |v: &str| json!({"history": 2, "files": {"main.jsonnet": configmap("h", v)}});
     create_snippet(&client, &ns.name, "h", spec("1")).await;
@@ -236,11 +319,7 @@ async fn history_and_grace_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_leader_writes_and_sigterm_hands_over_quickly() {
-    let client = client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::create(&client, "leader").await;
-    let storage = TestStorage::new(&ns.name, true).await;
-    let mut first = ControllerProcess::start("a", &ns.name, &storage.flags, &[]);
+    let (client, ns, storage, mut first) = start_with_controller("leader", true, &[]).await;
     eventually("controller a to lead", Duration::from_secs(30), || async { first.is_leader().await.then_some(()) })
         .await;
     let mut second = ControllerProcess::start("b", &ns.name, &storage.flags, &[]);
@@ -281,11 +360,7 @@ async fn only_the_leader_writes_and_sigterm_hands_over_quickly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_that_loses_its_lease_stops_and_exits() {
-    let client = client().await;
-    install_crds(&client).await;
-    let ns = TestNamespace::create(&client, "lost").await;
-    let storage = TestStorage::new(&ns.name, false).await;
-    let mut leader = ControllerProcess::start("a", &ns.name, &storage.flags, &[]);
+    let (client, ns, _storage, mut leader) = start_with_controller("lost", false, &[]).await;
     eventually("controller a to lead", Duration::from_secs(30), || async { leader.is_leader().await.then_some(()) })
         .await;
 

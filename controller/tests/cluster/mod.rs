@@ -113,8 +113,8 @@ pub struct TestStorage {
     pub flags: Vec<String>,
     /// The same storage, opened by the test.
     pub store: std::sync::Arc<dyn ArtifactStore>,
-    /// Keeps a local root alive.
-    _dir: Option<tempfile::TempDir>,
+    /// A local root, kept alive as long as the storage.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl TestStorage {
@@ -143,7 +143,12 @@ impl TestStorage {
         let parsed =
             StorageOnly::try_parse_from(std::iter::once("test".to_owned()).chain(flags.iter().cloned())).unwrap();
         let store = parsed.storage.open().await.unwrap();
-        Self { flags, store, _dir: dir }
+        Self { flags, store, dir }
+    }
+
+    /// The root directory of local storage; `None` for S3.
+    pub fn local_root(&self) -> Option<&std::path::Path> {
+        self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
     /// Downloads what an artifact URL points at (by reading storage, as the artifact server would) and returns
