@@ -29,6 +29,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM # so that the EXIT trap stops the servers on Ctrl-C or a CI timeout too
 
+# A cold build needs ~5 GB under target/; say so up front rather than fail later with a puzzling error.
+free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
+log "free disk where the build runs: $((free_kib / 1024)) MiB"
+((free_kib >= 6 * 1024 * 1024)) || log "WARNING: less than 6 GiB free; a cold build may run out of disk"
+
 section "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
