@@ -5,7 +5,8 @@
 //!
 //! Outages are real: the server talks to S3 through a TCP proxy the test switches to refusing or black-holing
 //! connections (cutting the open ones), so cached revisions must come from memory (also when their revalidation
-//! cannot reach S3) and the rest must get 503.
+//! cannot reach S3) and the rest must get 503. The same proxy makes S3 slow, so that concurrent misses on one
+//! artifact overlap and must share one S3 read.
 
 #![allow(clippy::unwrap_used)]
 
@@ -144,6 +145,38 @@ fn s3_artifacts_are_served_with_ranges_etags_and_errors() {
     }
     assert!(server.backend_calls() - calls < 0.5, "a hostile path reached S3");
     assert_eq!(request(server.metrics_port, "GET", "/readyz", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn concurrent_misses_on_a_new_revision_make_one_s3_read() {
+    let env = s3_env();
+    let prefix = S3Env::unique_prefix("coalesce");
+    let body = common::pseudo_random(200 << 10, 5);
+    let keys = env.seed(&prefix, &[&body]);
+    let path = keys[0].url_path();
+    let proxy = Proxy::start(env.socket_addr());
+    let dir = TempDir::new().unwrap();
+    let server = env.server(&dir, &proxy.url(), &prefix, &[]);
+    // S3 answers slowly, so the eight requests below arrive while the first one is still reading.
+    proxy.set_delay(Duration::from_millis(300));
+    let gets_before = server.metric_with("jaas_server_backend_duration_seconds_count", "operation=\"get\"");
+    let port = server.port;
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || request(port, "GET", &path, &[]).unwrap())
+        })
+        .collect();
+    for client in clients {
+        let response = client.join().unwrap();
+        assert_eq!(response.status, 200);
+        assert!(response.body == body, "wrong bytes");
+    }
+    let gets = server.metric_with("jaas_server_backend_duration_seconds_count", "operation=\"get\"") - gets_before;
+    assert!((gets - 1.0).abs() < f64::EPSILON, "eight concurrent misses made {gets} S3 GETs, want 1");
+    let coalesced = server.metric("jaas_server_cache_coalesced_misses_total");
+    assert!(coalesced >= 1.0, "no request waited for the first one's read: {coalesced}");
+    eprintln!("8 concurrent requests: 1 S3 GET, {coalesced} waited for it, the rest hit the cache");
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! A TCP proxy the test controls, put between the server and S3 to cause real outages: connections refused (reset
 //! right after accept) or black-holed (accepted and never answered), with every open connection cut on a switch,
-//! so pooled keep-alive connections die as they would when S3 goes away.
+//! so pooled keep-alive connections die as they would when S3 goes away. It can also make S3 slow: a delay before
+//! each chunk S3 sends is passed on.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// What the proxy does with connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,7 @@ pub struct Proxy {
     /// The address to use instead of the upstream.
     pub addr: SocketAddr,
     mode: Arc<AtomicU8>,
+    delay_ms: Arc<AtomicU64>,
     stopping: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
     acceptor: Option<JoinHandle<()>>,
@@ -36,10 +39,11 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(AtomicU8::new(Mode::Forward as u8));
+        let delay_ms = Arc::new(AtomicU64::new(0));
         let stopping = Arc::new(AtomicBool::new(false));
         let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let acceptor = {
-            let (mode, stopping, open) = (mode.clone(), stopping.clone(), open.clone());
+            let (mode, delay_ms, stopping, open) = (mode.clone(), delay_ms.clone(), stopping.clone(), open.clone());
             std::thread::spawn(move || {
                 for client in listener.incoming() {
                     if stopping.load(Ordering::SeqCst) {
@@ -50,8 +54,8 @@ impl Proxy {
                         0 => {
                             if let Ok(server) = TcpStream::connect(upstream) {
                                 open.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
-                                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                                pipe(server, client);
+                                pipe(client.try_clone().unwrap(), server.try_clone().unwrap(), None);
+                                pipe(server, client, Some(delay_ms.clone()));
                             }
                         }
                         1 => drop(client.shutdown(Shutdown::Both)),
@@ -60,12 +64,17 @@ impl Proxy {
                 }
             })
         };
-        Self { addr, mode, stopping, open, acceptor: Some(acceptor) }
+        Self { addr, mode, delay_ms, stopping, open, acceptor: Some(acceptor) }
     }
 
     /// The proxy as an S3 endpoint URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Holds back each chunk S3 sends by `delay`, on open connections too (zero: no delay).
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_ms.store(u64::try_from(delay.as_millis()).unwrap(), Ordering::SeqCst);
     }
 
     /// Switches the mode and cuts every connection opened so far.
@@ -88,8 +97,9 @@ impl Drop for Proxy {
     }
 }
 
-/// Copies `from` to `to` on a thread until either side closes.
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
+/// Copies `from` to `to` on a thread until either side closes, waiting `delay_ms` (read at each chunk) before
+/// passing a chunk on.
+fn pipe(mut from: TcpStream, mut to: TcpStream, delay_ms: Option<Arc<AtomicU64>>) {
     std::thread::spawn(move || -> io::Result<()> {
         let mut buffer = vec![0; 64 << 10];
         loop {
@@ -97,6 +107,10 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
             if n == 0 {
                 let _ = to.shutdown(Shutdown::Write);
                 return Ok(());
+            }
+            let delay = delay_ms.as_ref().map_or(0, |d| d.load(Ordering::SeqCst));
+            if delay > 0 {
+                std::thread::sleep(Duration::from_millis(delay));
             }
             to.write_all(&buffer[..n])?;
         }
