@@ -37,6 +37,16 @@ enum Source {
     Backend,
 }
 
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::Cache => "cache",
+            Self::Backend => "backend",
+        }
+    }
+}
+
 /// The longest part of a request path written to the access log; hostile paths can be kilobytes long.
 const MAX_LOGGED_PATH: usize = 512;
 
@@ -245,6 +255,7 @@ pub async fn handle(request: HttpRequest, service: web::Data<ArtifactService>) -
         BodySize::None | BodySize::Stream => 0,
     };
     let path = uri.path();
+    let peer = request.peer_addr();
     tracing::info!(
         target: "access",
         method = %request.method(),
@@ -252,9 +263,9 @@ pub async fn handle(request: HttpRequest, service: web::Data<ArtifactService>) -
         query = uri.query().is_some(),
         status,
         length,
-        source = ?source,
-        peer = ?request.peer_addr(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        source = source.as_str(),
+        peer = %peer.map_or_else(|| "-".to_owned(), |addr| addr.to_string()),
+        elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
     response
 }

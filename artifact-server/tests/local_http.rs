@@ -149,8 +149,9 @@ fn everything_but_an_artifact_is_404_and_other_methods_405() {
 }
 
 #[test]
-fn probes_and_metrics_live_on_their_own_port() {
+fn probes_and_metrics_live_on_their_own_port_and_every_response_is_logged() {
     let (_dir, server, path) = start();
+    assert_eq!(server.get(&path, &[]).status, 200);
     assert_eq!(request(server.metrics_port, "GET", "/readyz", &[]).unwrap().status, 200);
     assert_eq!(request(server.metrics_port, "GET", &path, &[]).unwrap().status, 404);
     assert_eq!(server.get("/healthz", &[]).status, 404);
@@ -164,5 +165,18 @@ fn probes_and_metrics_live_on_their_own_port() {
     ] {
         assert!(text.contains(name), "{name} missing");
     }
-    assert!(server.logs().contains("\"target\":\"access\""), "no JSON access log line:\n{}", server.logs());
+    let logs = server.logs();
+    let access: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "access")
+        .collect();
+    let line = access
+        .iter()
+        .find(|line| line["path"] == path.as_str())
+        .unwrap_or_else(|| panic!("no JSON access log line for {path}:\n{logs}"));
+    assert_eq!((line["method"].as_str(), line["status"].as_u64()), (Some("GET"), Some(200)), "{line}");
+    assert!(matches!(line["source"].as_str(), Some("cache" | "backend")), "{line}");
+    assert!(line["peer"].as_str().is_some_and(|peer| peer.starts_with("127.0.0.1:")), "{line}");
+    assert!(line["elapsed_us"].is_u64() && line["length"].as_u64().is_some_and(|n| n > 0), "{line}");
 }
