@@ -161,6 +161,8 @@ fn probes_and_metrics_live_on_their_own_port_and_every_response_is_logged() {
         "jaas_server_response_bytes_total",
         "jaas_server_cache_hits_total",
         "jaas_server_cache_misses_total",
+        "jaas_server_cache_coalesced_misses_total",
+        "jaas_server_cache_bytes",
         "jaas_server_backend_duration_seconds",
     ] {
         assert!(text.contains(name), "{name} missing");
