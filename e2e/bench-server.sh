@@ -9,7 +9,9 @@
 # user space, as every actix-web server must) and actix_ceiling (artifact-server/examples/actix_ceiling.rs: a bare
 # actix-web handler answering from memory, the fastest actix-web gets on this machine).
 # A 2-core VM is noisy (one 10 s run's ratio moves by +-0.15), so the whole table is measured BENCH_ROUNDS times,
-# servers interleaved, and the medians are printed with each round's ratios.
+# servers interleaved, and the medians are printed with each round's ratios. Each row also shows the server's own CPU
+# time per request (user + system from /proc, nginx's master and workers summed), which is steadier than req/s and
+# says where a ratio comes from: wrk and the server share the same two cores.
 #
 # Env: BENCH_DURATION (5s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2), CARGO_TARGET_DIR (target/),
 # BENCH_SKIP_BUILD=1 (use the existing release binaries), JAAS_S3_ENDPOINT/JAAS_S3_BUCKET/AWS_* (started with
@@ -120,10 +122,11 @@ $(nginx_server "$NGINX_COPY_PORT" off)
 EOF
 nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/nginx/stderr" &
 PIDS+=($!)
+NGINX_PID=$!
 wait_http "http://127.0.0.1:$NGINX_PORT${PATH_OF[4096]}"
 
 start_server() {
-  # start_server NAME ARGS...: runs our release binary in the background; sets SERVER_PORT.
+  # start_server NAME ARGS...: runs our release binary in the background; sets SERVER_PORT and SERVER_PID.
   local name=$1 port metrics
   shift
   port=$(free_port)
@@ -131,15 +134,18 @@ start_server() {
   "$BIN" --storage-listen-address 127.0.0.1 --storage-port "$port" --metrics-bind-address "127.0.0.1:$metrics" \
     --log-format json "$@" 2>"$WORK/$name.log" &
   PIDS+=($!)
+  SERVER_PID=$!
   wait_http "http://127.0.0.1:$metrics/readyz"
   SERVER_PORT=$port
 }
 
 start_server local --storage-backend local --storage-path "$DATA"
 LOCAL_PORT=$SERVER_PORT
+LOCAL_PID=$SERVER_PID
 CEILING_PORT=$(free_port)
 "$CEILING_BIN" "$DATA" "$CEILING_PORT" 2>"$WORK/ceiling.log" &
 PIDS+=($!)
+CEILING_PID=$!
 wait_http "http://127.0.0.1:$CEILING_PORT${PATH_OF[4096]}"
 
 # S3: radosgw from the project's own script, the same two artifacts under a fresh prefix.
@@ -158,6 +164,7 @@ JAAS_S3_ACCESS_KEY=$AWS_ACCESS_KEY_ID JAAS_S3_SECRET_KEY=$AWS_SECRET_ACCESS_KEY 
   --s3-endpoint "$JAAS_S3_ENDPOINT" --s3-bucket "$JAAS_S3_BUCKET" --s3-prefix "$PREFIX" \
   --s3-region "${AWS_REGION:-us-east-1}"
 S3_PORT=$SERVER_PORT
+S3_PID=$SERVER_PID
 
 # Every server must answer 200 with the exact bytes before it is measured (this also warms the S3 server's cache).
 for port in "$NGINX_PORT" "$NGINX_COPY_PORT" "$CEILING_PORT" "$LOCAL_PORT" "$S3_PORT"; do
@@ -171,19 +178,33 @@ to_ms() {
   # wrk prints latencies as 812.00us, 1.23ms or 1.01s.
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
+CLOCK_TICKS=$(getconf CLK_TCK)
+cpu_ticks() {
+  # cpu_ticks PID...: user + system CPU time of the processes so far, in clock ticks.
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+  echo "$total"
+}
 measure() {
-  # measure PORT SIZE: prints "REQS P99_MS".
-  local out
+  # measure PORT SIZE PID...: prints "REQS P99_MS CPU_US_PER_REQUEST" (CPU of the given server processes).
+  local out before after requests
+  before=$(cpu_ticks "${@:3}")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$1${PATH_OF[$2]}")
+  after=$(cpu_ticks "${@:3}")
   echo "$out" | grep -q "Non-2xx" && die "non-2xx answers from port $1: $out"
-  echo "$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }') $(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")"
+  requests=$(echo "$out" | awk '/ requests in / { print $1 }')
+  echo "$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }') $(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")" \
+    "$(awk -v t="$((after - before))" -v hz="$CLOCK_TICKS" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
 }
 
 # The rows, in the order they are measured and printed: label and port.
 SERVERS=("nginx (sendfile)" "nginx (sendfile off)" "actix_ceiling" "jaas (local)" "jaas (s3, warm)")
 declare -A PORT_OF=(["nginx (sendfile)"]=$NGINX_PORT ["nginx (sendfile off)"]=$NGINX_COPY_PORT
   ["actix_ceiling"]=$CEILING_PORT ["jaas (local)"]=$LOCAL_PORT ["jaas (s3, warm)"]=$S3_PORT)
-declare -A RPS P99 # "server|size" -> space-separated values, one per round
+NGINX_PIDS="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" # the master and its workers
+declare -A PIDS_OF=(["nginx (sendfile)"]=$NGINX_PIDS ["nginx (sendfile off)"]=$NGINX_PIDS
+  ["actix_ceiling"]=$CEILING_PID ["jaas (local)"]=$LOCAL_PID ["jaas (s3, warm)"]=$S3_PID)
+declare -A RPS P99 CPU # "server|size" -> space-separated values, one per round
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -192,9 +213,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for size in 4096 1048576; do
     line=""
     for server in "${SERVERS[@]}"; do
-      read -r rps p99 < <(measure "${PORT_OF[$server]}" "$size")
+      # shellcheck disable=SC2086 # PIDS_OF holds a list of pids
+      read -r rps p99 cpu < <(measure "${PORT_OF[$server]}" "$size" ${PIDS_OF[$server]})
       RPS["$server|$size"]+="$rps "
       P99["$server|$size"]+="$p99 "
+      CPU["$server|$size"]+="$cpu "
       [[ $server == "nginx (sendfile)" ]] && base=$rps || line+=" $server $(ratio "$rps" "$base")"
     done
     log "round $round, $size bytes, x nginx (sendfile):$line"
@@ -202,14 +225,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 echo "medians of $ROUNDS rounds (wrk -t$THREADS -c$CONNECTIONS -d$DURATION each):"
-printf '%-22s %-8s %12s %10s %8s %16s\n' server artifact "req/s" "p99 ms" "x nginx" "x nginx no-sf"
+printf '%-22s %-8s %12s %10s %14s %8s %16s\n' server artifact "req/s" "p99 ms" "server cpu/req" "x nginx" \
+  "x nginx no-sf"
 for size in 4096 1048576; do
   label=$([[ $size == 4096 ]] && echo 4KiB || echo 1MiB)
   base=$(median <<<"${RPS["nginx (sendfile)|$size"]}")
   copy_base=$(median <<<"${RPS["nginx (sendfile off)|$size"]}")
   for server in "${SERVERS[@]}"; do
     rps=$(median <<<"${RPS["$server|$size"]}")
-    printf '%-22s %-8s %12.0f %10.2f %8s %16s\n' "$server" "$label" "$rps" "$(median <<<"${P99["$server|$size"]}")" \
-      "$(ratio "$rps" "$base")" "$(ratio "$rps" "$copy_base")"
+    printf '%-22s %-8s %12.0f %10.2f %11.1f us %8s %16s\n' "$server" "$label" "$rps" \
+      "$(median <<<"${P99["$server|$size"]}")" "$(median <<<"${CPU["$server|$size"]}")" "$(ratio "$rps" "$base")" \
+      "$(ratio "$rps" "$copy_base")"
   done
 done
