@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh: THE test command of the project (README and .ci/run call it): installs what the tests need, starts a
-# real Kubernetes API server and a real S3 server on 127.0.0.1, then runs fmt, clippy and `cargo test --workspace`.
+# real Kubernetes API server and a real S3 server on 127.0.0.1, then runs fmt, clippy and `cargo test --workspace`,
+# and last README's first command (e2e/quickstart.sh) against the same API server.
 # Works on a fresh Debian 12 machine (apt, PyPI and npm reachable); the first run builds kube-apiserver (4-7 min).
 # Servers this run starts are stopped when it exits; ones that were already running are used and left running.
 # Env: JAAS_E2E_CACHE (default ~/.cache/jaas-e2e), JAAS_TEST_TIMEOUT (seconds for cargo test, default 1800), and the
@@ -78,3 +79,11 @@ export KUBECONFIG AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION JAAS_S3_END
 
 section "cargo test --workspace"
 timeout "${JAAS_TEST_TIMEOUT:-1800}" cargo test --workspace
+
+# README's first command must stay true: run it on the API server started above, then take it down again.
+section "README command 1: e2e/quickstart.sh, then e2e/quickstart.sh stop"
+if ! timeout 600 bash e2e/quickstart.sh; then
+  bash e2e/quickstart.sh stop || true
+  exit 1
+fi
+bash e2e/quickstart.sh stop
