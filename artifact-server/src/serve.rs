@@ -184,7 +184,7 @@ impl ArtifactService {
             Role::Follower(follow) => match follow.await {
                 Ok(MissOutcome::Cached(artifact)) => {
                     self.metrics.coalesced_misses.inc();
-                    Ok(self.whole_from_memory(etag, artifact))
+                    Ok(self.answer_from_memory(false, &artifact, etag, false, RangeRequest::Whole))
                 }
                 Ok(MissOutcome::Failed(err)) => {
                     self.metrics.coalesced_misses.inc();
@@ -220,8 +220,9 @@ impl ArtifactService {
         let artifact = CachedArtifact { body, last_modified: repr.last_modified };
         self.cache.insert(key.clone(), artifact.clone());
         self.record_cache_bytes();
-        lead.finish(MissOutcome::Cached(artifact.clone()));
-        Ok(self.whole_from_memory(repr.etag, artifact))
+        let response = self.answer_from_memory(false, &artifact, repr.etag, false, RangeRequest::Whole);
+        lead.finish(MissOutcome::Cached(artifact));
+        Ok(response)
     }
 
     /// Streams the whole artifact from storage, without caching it.
@@ -229,13 +230,6 @@ impl ArtifactService {
         let got = self.backend.get(key, None).await?;
         let repr = representation(etag, &got.meta);
         Ok(response::artifact(&repr, None, Payload::Stream(self.backend.relay(got.body))))
-    }
-
-    /// A 200 with the whole artifact from memory.
-    fn whole_from_memory(&self, etag: String, artifact: CachedArtifact) -> HttpResponse {
-        let repr = Representation { etag, size: artifact.body.len() as u64, last_modified: artifact.last_modified };
-        self.metrics.response_bytes.inc_by(repr.size);
-        response::artifact(&repr, None, Payload::Memory(artifact.body))
     }
 }
 
