@@ -4,7 +4,7 @@
 # YAML shaping, reproducible tar.gz), the jrsonnet CLI of the same jrsonnet version (evaluation to JSON only),
 # go-jsonnet (its Python binding) and C++ jsonnet (Debian's `jsonnet`), and prints mean times and the ratios
 # ours / jrsonnet, go-jsonnet / ours, C++ / ours. Then our peak RSS (/usr/bin/time -v) and the in-thread memory
-# soak (10,000 evaluations, controller/src/render/compat/soak_tests.rs).
+# soak (10,000 evaluations, render/tests/soak.rs).
 #
 # C++ jsonnet 0.18 needs minutes for the full fixture, so it is compared with ours at components=$CPP_COMPONENTS.
 # Knobs: BENCH_RUNS (10), CPP_COMPONENTS (1), SOAK_RUNS (10000), SOAK_COMPONENTS (4), SOAK_PROFILE (--release;
@@ -89,5 +89,5 @@ PY
 # 5. Memory soak: many evaluations in one long-lived thread through the worker's evaluation function.
 if [[ -z ${SKIP_SOAK:-} ]]; then
   (cd "$ROOT" && JAAS_SOAK_RUNS=$SOAK_RUNS JAAS_SOAK_COMPONENTS=$SOAK_COMPONENTS \
-    cargo test ${SOAK_PROFILE---release} -p jaas-controller --lib soak -- --ignored --nocapture 2>&1 | grep -E '^soak:|test result')
+    cargo test ${SOAK_PROFILE---release} -p jaas-render --test soak -- --ignored --nocapture 2>&1 | grep -E '^soak:|test result')
 fi

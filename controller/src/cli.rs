@@ -20,7 +20,7 @@ enum Command {
     /// Run the controller (flags also from `--config FILE` and `JAAS_*` environment variables).
     Run(Box<RunArgs>),
     /// Render a JsonnetSnippet YAML file or a .jsonnet entry file locally, exactly as the controller would.
-    Render(Box<crate::render::cli::RenderArgs>),
+    Render(Box<crate::render_command::RenderArgs>),
     /// Print the CRDs as multi-document YAML.
     Crdgen(crate::crd::gen_crds::CrdgenArgs),
     /// Internal: evaluate one request read from stdin in an isolated, killable process.
@@ -64,9 +64,9 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::EvalWorker => crate::render::worker::run_from_stdio(),
+        Command::EvalWorker => jaas_render::worker::run_from_stdio(),
         Command::Crdgen(args) => crate::crd::gen_crds::run(&args),
         Command::Run(args) => block_on(run_controller(*args)),
-        Command::Render(args) => block_on(crate::render::cli::run(*args)),
+        Command::Render(args) => block_on(crate::render_command::run(*args)),
     }
 }

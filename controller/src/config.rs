@@ -7,7 +7,7 @@ use std::time::Duration;
 use jaas_shared::config::{ConfigError, StorageArgs};
 use serde::{Deserialize, Serialize};
 
-use crate::render::LimitArgs;
+use jaas_render::LimitArgs;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]

@@ -4,7 +4,7 @@ use jaas_shared::config::ConfigError;
 use jaas_shared::{LayoutError, StoreError};
 
 use crate::conditions::{REASON_PUBLISH_FAILED, REASON_STORAGE_FAILED};
-use crate::render::RenderError;
+use jaas_render::RenderError;
 
 /// Everything that can make a reconcile or the controller's start-up fail.
 #[derive(Debug, thiserror::Error)]

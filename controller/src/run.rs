@@ -16,7 +16,7 @@ use crate::events::EventPublisher;
 use crate::leader::{LeaderElector, RENEW_DEADLINE, RENEW_EVERY, RETRY_PERIOD, default_identity};
 use crate::metrics::{self, Metrics, ProbeState};
 use crate::reconcile::{Context, memo::RenderMemo, run_controllers};
-use crate::render::{Renderer, WorkerCommand};
+use jaas_render::{Renderer, WorkerCommand};
 
 /// Installs the global tracing subscriber (`RUST_LOG` filters, `info` by default).
 fn init_logging(format: LogFormat) {

@@ -14,7 +14,7 @@ use serde_json::Value;
 /// Fewer command lines than this means the README's table went missing, not that every example agrees.
 const MIN_EXAMPLES: usize = 3;
 
-/// What one README command line asks `jaas render` for, read as controller/src/render/cli.rs reads it.
+/// What one README command line asks `jaas render` for, read as controller/src/render_command.rs reads it.
 #[derive(Debug, Default)]
 struct Invocation {
     /// The command line after `jaas render`, as written in the README.
@@ -93,7 +93,7 @@ fn parse_invocation(args: Vec<String>) -> Invocation {
 
 /// The same evaluation for go-jsonnet, and the scratch directory it reads (kept until go-jsonnet has run).
 ///
-/// Imports must resolve as controller/src/render/resolver.rs resolves them: next to the importing file, then in
+/// Imports must resolve as render/src/resolver.rs resolves them: next to the importing file, then in
 /// each library in the order listed, then from the snippet's root. So a JsonnetSnippet's files are written at the
 /// root of a scratch directory, each library's under `<library>/`, and the search path is the libraries and then
 /// the root. A plain entry file stays where it is: its directory is the root.

@@ -5,7 +5,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use jaas_controller::render::{Limits, OutputMode, RenderError, RenderRequest, Renderer, WorkerCommand};
+use jaas_render::{Limits, OutputMode, RenderError, RenderRequest, Renderer, WorkerCommand};
 
 /// Processes whose parent is this test process and whose command line mentions `eval-worker`.
 fn eval_worker_children() -> Vec<u32> {

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use jaas_controller::render::{Limits, OutputMode, RenderError, RenderRequest, Renderer, WorkerCommand};
+use jaas_render::{Limits, OutputMode, RenderError, RenderRequest, Renderer, WorkerCommand};
 use render_support::{examples, jaas, render, stdout, untar};
 
 fn limits() -> Limits {
@@ -45,7 +45,7 @@ async fn renders_through_the_worker_process() {
     let renderer = Renderer::new(limits(), 2, real_worker());
     let artifact = renderer.render(&request(CONFIG_MAP)).await.unwrap();
     assert_eq!(artifact.files, ["manifests.yaml", "rendered.json"]);
-    assert_eq!(artifact.digest, jaas_shared::Digest::of(&artifact.tarball));
+    assert_eq!(jaas_shared::Digest::from_sha256(artifact.sha256), jaas_shared::Digest::of(&artifact.tarball));
     let files = untar(&artifact.tarball);
     assert_eq!(files[0].1, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n");
     assert_eq!(renderer.in_flight(), 0);

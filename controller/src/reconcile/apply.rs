@@ -11,13 +11,15 @@ use kube::runtime::controller::Action;
 use crate::conditions::{
     self, Condition, ConditionStatus, READY, REASON_SUCCEEDED, REASON_SUSPENDED, RECONCILING, STALLED,
 };
-use crate::crd::{JsonnetLibrary, JsonnetSnippet, JsonnetSnippetStatus, OutputFormat};
+use crate::crd::{JsonnetLibrary, JsonnetSnippet, JsonnetSnippetStatus};
 use crate::error::{Error, Result};
 use crate::reconcile::Context;
 use crate::reconcile::memo::{Decision, fingerprint};
 use crate::reconcile::publish::{publish_artifact, write_snippet_status};
-use crate::render::{Library, OutputMode, RenderRequest, RenderedArtifact, Variable};
+use jaas_render::RenderedArtifact;
+
 use crate::retention::{self, to_time};
+use crate::snippet_request::render_request;
 
 /// Reads the libraries a snippet lists, in the order it lists them.
 async fn fetch_libraries(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Vec<JsonnetLibrary>> {
@@ -25,7 +27,7 @@ async fn fetch_libraries(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Vec<
     let mut libraries = Vec::with_capacity(snippet.spec.libraries.len());
     for name in &snippet.spec.libraries {
         let library = api.get_opt(name).await?.ok_or_else(|| {
-            crate::render::RenderError::LibraryNotFound(format!(
+            jaas_render::RenderError::LibraryNotFound(format!(
                 "JsonnetLibrary {name:?} does not exist in namespace {:?}",
                 snippet.namespace().unwrap_or_default()
             ))
@@ -33,24 +35,6 @@ async fn fetch_libraries(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Vec<
         libraries.push(library);
     }
     Ok(libraries)
-}
-
-/// The render request a snippet and its libraries describe.
-pub fn render_request(snippet: &JsonnetSnippet, libraries: &[JsonnetLibrary]) -> RenderRequest {
-    let variables = |list: &[crate::crd::SnippetVariable]| {
-        list.iter().map(|v| Variable { name: v.name.clone(), value: v.value.clone(), code: v.code }).collect()
-    };
-    RenderRequest {
-        entry_file: snippet.spec.entry_file.clone(),
-        files: snippet.spec.files.clone(),
-        libraries: libraries.iter().map(|l| Library { name: l.name_any(), files: l.spec.files.clone() }).collect(),
-        ext_vars: variables(&snippet.spec.external_variables),
-        tlas: variables(&snippet.spec.tlas),
-        output: match snippet.spec.output {
-            OutputFormat::Rendered => OutputMode::Rendered,
-            OutputFormat::Source => OutputMode::Source,
-        },
-    }
 }
 
 /// The snippet's status with `desired` conditions merged in and the rest kept.
@@ -112,7 +96,7 @@ async fn render_and_publish(
     libraries: &[JsonnetLibrary],
 ) -> Result<(ArtifactKey, bool)> {
     let artifact = render(ctx, snippet, libraries).await?;
-    let key = at.revision(artifact.digest);
+    let key = at.revision(Digest::from_sha256(artifact.sha256));
     let size = u64::try_from(artifact.tarball.len()).unwrap_or(u64::MAX);
     let written = store(ctx, snippet, &key, artifact.tarball).await?;
     publish_artifact(ctx, snippet, &key, size).await?;

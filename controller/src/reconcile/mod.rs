@@ -22,7 +22,7 @@ use crate::crd::{ExternalArtifact, JsonnetLibrary, JsonnetSnippet};
 use crate::error::{Error, Result};
 use crate::events::EventPublisher;
 use crate::metrics::Metrics;
-use crate::render::Renderer;
+use jaas_render::Renderer;
 use memo::RenderMemo;
 
 /// The finalizer that keeps a deleted snippet until its artifacts are withdrawn.

@@ -63,23 +63,3 @@ fn missing_library_and_wrong_kind_are_reported() {
     let wrong = snippet_request(&SNIPPET.replace("JsonnetSnippet", "ConfigMap"), &[]).unwrap_err();
     assert_eq!(wrong.reason(), "InvalidSpec");
 }
-
-#[test]
-fn plain_entry_loads_its_directory_and_jpaths() {
-    let root = tempfile::tempdir().unwrap();
-    let app = root.path().join("app");
-    let vendor = root.path().join("vendor");
-    fs::create_dir_all(app.join("sub")).unwrap();
-    fs::create_dir_all(app.join(".git")).unwrap();
-    fs::create_dir_all(&vendor).unwrap();
-    fs::write(app.join("main.jsonnet"), "{}").unwrap();
-    fs::write(app.join("sub/x.libsonnet"), "1").unwrap();
-    fs::write(app.join(".git/config"), "x").unwrap();
-    fs::write(vendor.join("v.libsonnet"), "2").unwrap();
-    let request = plain_request(&app.join("main.jsonnet"), &[vendor]).unwrap();
-    assert_eq!(request.entry_file, "main.jsonnet");
-    assert_eq!(request.files.keys().collect::<Vec<_>>(), ["main.jsonnet", "sub/x.libsonnet"]);
-    assert_eq!(request.libraries.len(), 1);
-    assert_eq!(request.libraries[0].name, "vendor");
-    assert_eq!(request.libraries[0].files.keys().collect::<Vec<_>>(), ["v.libsonnet"]);
-}

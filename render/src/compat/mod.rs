@@ -14,8 +14,6 @@ mod misc;
 mod number;
 mod parse_yaml;
 mod parse_yaml_scalar;
-#[cfg(test)]
-mod soak_tests;
 mod toml;
 mod yaml;
 mod yaml_key;

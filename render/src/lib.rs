@@ -4,12 +4,11 @@
 //!
 //! Nothing here knows about Kubernetes objects, so the controller and `jaas render` run the same code.
 
-pub mod cli;
 mod compat;
+mod directory;
 mod error;
 mod evaluate;
 mod gzip;
-mod input;
 mod limits;
 mod output;
 mod parallel;
@@ -21,9 +20,11 @@ mod tarball;
 pub mod worker;
 mod yaml;
 
+pub use directory::plain_request;
 pub use error::RenderError;
+pub use evaluate::evaluate;
 pub use limits::{LimitArgs, Limits, WorkerCommand};
 pub use output::{RENDERED_JSON, shape_manifests};
 pub use renderer::{RenderedArtifact, Renderer};
 pub use request::{Library, OutputMode, RenderRequest, Variable};
-pub use tarball::{TarEntry, reproducible_tar_gz};
+pub use tarball::{TarEntry, read_tar_gz, reproducible_tar_gz};

@@ -4,18 +4,16 @@
 //! Exit status: 0 on success, 1 when rendering fails (the error on stderr), 2 for bad flags.
 
 use std::{
-    io::Read,
     path::{Path, PathBuf},
     process::ExitCode,
 };
 
-use flate2::read::GzDecoder;
-
-use super::{
-    LimitArgs, OutputMode, RenderError, RenderRequest, RenderedArtifact, Renderer, Variable, WorkerCommand,
-    input::{plain_request, snippet_request},
-    output::RENDERED_JSON,
+use jaas_render::{
+    LimitArgs, OutputMode, RENDERED_JSON, RenderError, RenderRequest, RenderedArtifact, Renderer, Variable,
+    WorkerCommand, plain_request, read_tar_gz,
 };
+
+use crate::render_input::snippet_request;
 
 /// Arguments of `jaas render`.
 #[derive(Debug, clap::Args)]
@@ -144,7 +142,12 @@ fn emit(args: &RenderArgs, mode: OutputMode, artifact: &RenderedArtifact) -> Res
     if let Some(path) = &args.output {
         std::fs::write(path, &artifact.tarball)
             .map_err(|error| RenderError::Internal(format!("cannot write {}: {error}", path.display())))?;
-        eprintln!("wrote {} ({}, {} files)", path.display(), artifact.digest, artifact.files.len());
+        eprintln!(
+            "wrote {} ({}, {} files)",
+            path.display(),
+            jaas_shared::Digest::from_sha256(artifact.sha256),
+            artifact.files.len()
+        );
         return Ok(());
     }
     let files = unpack(artifact)?;
@@ -170,17 +173,9 @@ fn emit(args: &RenderArgs, mode: OutputMode, artifact: &RenderedArtifact) -> Res
 
 /// The artifact's files, read back from the tarball so that what is printed is exactly what is shipped.
 fn unpack(artifact: &RenderedArtifact) -> Result<Vec<(String, String)>, RenderError> {
-    let broken = |error: std::io::Error| RenderError::Internal(format!("cannot read back the artifact: {error}"));
-    let mut archive = tar::Archive::new(GzDecoder::new(artifact.tarball.as_ref()));
-    let mut files = Vec::new();
-    for entry in archive.entries().map_err(broken)? {
-        let mut entry = entry.map_err(broken)?;
-        let path = entry.path().map_err(broken)?.to_string_lossy().into_owned();
-        let mut content = String::new();
-        entry.read_to_string(&mut content).map_err(broken)?;
-        files.push((path, content));
-    }
-    Ok(files)
+    let entries = read_tar_gz(&artifact.tarball)
+        .map_err(|error| RenderError::Internal(format!("cannot read back the artifact: {error}")))?;
+    Ok(entries.into_iter().map(|entry| (entry.path, String::from_utf8_lossy(&entry.content).into_owned())).collect())
 }
 
 fn fail(error: &RenderError) -> ExitCode {

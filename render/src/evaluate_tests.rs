@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::*;
-use crate::render::{Library, OutputMode};
+use crate::{Library, OutputMode};
 
 fn request(files: &[(&str, &str)]) -> RenderRequest {
     RenderRequest {

@@ -58,9 +58,11 @@ pub enum Cleanup {
     LeaveToProcessExit,
 }
 
-/// Evaluates the request's entry file, applies its top-level arguments and returns the value as JSON.
-/// Recursion deeper than `max_stack` fails with [`RenderError::StackOverflow`].
-#[cfg(test)]
+/// Evaluates the request's entry file in the calling thread, applies its top-level arguments and returns the
+/// value as JSON; the thread's cycle collector runs afterwards, so a long-lived thread can evaluate again and
+/// again. Recursion deeper than `max_stack` fails with [`RenderError::StackOverflow`]. jrsonnet recurses on the
+/// native stack: call this on a thread with a large stack (the worker uses 256 MiB). Nothing bounds its time;
+/// [`crate::Renderer`] runs it in a killable process instead.
 pub fn evaluate(request: &RenderRequest, max_stack: usize) -> Result<serde_json::Value, RenderError> {
     let json = evaluate_to_json_text(request, max_stack, Cleanup::Collect)?;
     serde_json::from_str(&json)

@@ -4,14 +4,14 @@
 use std::{process::Stdio, sync::Arc};
 
 use bytes::Bytes;
-use jaas_shared::Digest;
+use sha2::{Digest as _, Sha256};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
     process::Command,
     sync::Semaphore,
 };
 
-use super::{
+use crate::{
     Limits, OutputMode, RenderError, RenderRequest, WorkerCommand,
     output::{RENDERED_JSON, shape_manifests},
     protocol::{WorkerJob, WorkerReply},
@@ -32,7 +32,7 @@ pub struct RenderedArtifact {
     /// The reproducible tar.gz.
     pub tarball: Bytes,
     /// sha256 of `tarball`.
-    pub digest: Digest,
+    pub sha256: [u8; 32],
     /// Paths of the files in the tarball, sorted.
     pub files: Vec<String>,
 }
@@ -209,7 +209,7 @@ fn pack(entries: Vec<TarEntry>, max_bytes: u64) -> Result<RenderedArtifact, Rend
     if max_bytes > 0 && size > max_bytes {
         return Err(RenderError::ArtifactTooLarge { size, limit: max_bytes });
     }
-    Ok(RenderedArtifact { digest: Digest::of(&tarball), tarball: Bytes::from(tarball), files })
+    Ok(RenderedArtifact { sha256: Sha256::digest(&tarball).into(), tarball: Bytes::from(tarball), files })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Inputs of `jaas render`: JsonnetSnippet and JsonnetLibrary YAML files, or a plain Jsonnet entry file
-//! with its directory and `-J` library directories, turned into a [`RenderRequest`].
+//! A plain Jsonnet entry file on disk as a [`RenderRequest`]: the files of its directory form the snippet and
+//! each `-J` directory becomes a library named after the directory.
 
 use std::{
     collections::BTreeMap,
@@ -7,107 +7,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use serde::Deserialize;
+use crate::{Library, OutputMode, RenderError, RenderRequest};
 
-use super::{Library, OutputMode, RenderError, RenderRequest, Variable};
-
-/// apiVersion of JsonnetSnippet and JsonnetLibrary.
-const API_VERSION: &str = "jaas.metio.wtf/v1";
 /// Loading a directory stops here: a plain entry file should live in a directory of its own.
 const MAX_DIRECTORY_FILES: usize = 10_000;
 const MAX_DIRECTORY_BYTES: u64 = 64 * 1024 * 1024;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Object<Spec> {
-    api_version: String,
-    kind: String,
-    metadata: Metadata,
-    spec: Spec,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SnippetSpec {
-    #[serde(default = "default_entry_file")]
-    entry_file: String,
-    #[serde(default)]
-    files: BTreeMap<String, String>,
-    #[serde(default)]
-    libraries: Vec<LibraryRef>,
-    #[serde(default)]
-    external_variables: Vec<Variable>,
-    #[serde(default)]
-    tlas: Vec<Variable>,
-    #[serde(default)]
-    output: OutputMode,
-}
-
-/// A library reference: its name, or an object with a `name`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LibraryRef {
-    Name(String),
-    Object { name: String },
-}
-
-#[derive(Deserialize)]
-struct LibrarySpec {
-    #[serde(default)]
-    files: BTreeMap<String, String>,
-}
-
-fn default_entry_file() -> String {
-    "main.jsonnet".to_owned()
-}
-
-/// Builds the request a JsonnetSnippet YAML describes; the libraries it names are taken from the
-/// JsonnetLibrary documents in `library_yamls` (`(source name, YAML text)`, several documents allowed).
-pub fn snippet_request(snippet_yaml: &str, library_yamls: &[(String, String)]) -> Result<RenderRequest, RenderError> {
-    let snippet: Object<SnippetSpec> = serde_saphyr::from_str(snippet_yaml)
-        .map_err(|error| RenderError::InvalidSpec(format!("not a JsonnetSnippet: {error}")))?;
-    check_type(&snippet.api_version, &snippet.kind, "JsonnetSnippet", &snippet.metadata.name)?;
-    let mut available = BTreeMap::new();
-    for (source, yaml) in library_yamls {
-        let documents: Vec<Object<LibrarySpec>> = serde_saphyr::from_str_multiple(yaml)
-            .map_err(|error| RenderError::InvalidSpec(format!("{source}: not JsonnetLibrary YAML: {error}")))?;
-        for library in documents {
-            check_type(&library.api_version, &library.kind, "JsonnetLibrary", &library.metadata.name)
-                .map_err(|error| RenderError::InvalidSpec(format!("{source}: {error}")))?;
-            available.insert(library.metadata.name, library.spec.files);
-        }
-    }
-    let mut libraries = Vec::new();
-    for reference in snippet.spec.libraries {
-        let (LibraryRef::Name(name) | LibraryRef::Object { name }) = reference;
-        let files = available.get(&name).cloned().ok_or_else(|| {
-            RenderError::LibraryNotFound(format!("{name:?} (pass its JsonnetLibrary YAML with --library FILE)"))
-        })?;
-        libraries.push(Library { name, files });
-    }
-    Ok(RenderRequest {
-        entry_file: snippet.spec.entry_file,
-        files: snippet.spec.files,
-        libraries,
-        ext_vars: snippet.spec.external_variables,
-        tlas: snippet.spec.tlas,
-        output: snippet.spec.output,
-    })
-}
-
-fn check_type(api_version: &str, kind: &str, expected_kind: &str, name: &str) -> Result<(), RenderError> {
-    if api_version != API_VERSION || kind != expected_kind {
-        return Err(RenderError::InvalidSpec(format!(
-            "{name:?} is a {api_version}/{kind}, expected a {API_VERSION}/{expected_kind}"
-        )));
-    }
-    Ok(())
-}
 
 /// Builds the request for a plain Jsonnet entry file: the files of its directory (recursively, hidden
 /// entries skipped) form the snippet, and each `-J` directory becomes a library named after the directory.
@@ -179,5 +83,26 @@ fn load_directory(root: &Path) -> Result<BTreeMap<String, String>, RenderError> 
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-#[path = "input_tests.rs"]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_entry_loads_its_directory_and_jpaths() {
+        let root = tempfile::tempdir().unwrap();
+        let app = root.path().join("app");
+        let vendor = root.path().join("vendor");
+        fs::create_dir_all(app.join("sub")).unwrap();
+        fs::create_dir_all(app.join(".git")).unwrap();
+        fs::create_dir_all(&vendor).unwrap();
+        fs::write(app.join("main.jsonnet"), "{}").unwrap();
+        fs::write(app.join("sub/x.libsonnet"), "1").unwrap();
+        fs::write(app.join(".git/config"), "x").unwrap();
+        fs::write(vendor.join("v.libsonnet"), "2").unwrap();
+        let request = plain_request(&app.join("main.jsonnet"), &[vendor]).unwrap();
+        assert_eq!(request.entry_file, "main.jsonnet");
+        assert_eq!(request.files.keys().collect::<Vec<_>>(), ["main.jsonnet", "sub/x.libsonnet"]);
+        assert_eq!(request.libraries.len(), 1);
+        assert_eq!(request.libraries[0].name, "vendor");
+        assert_eq!(request.libraries[0].files.keys().collect::<Vec<_>>(), ["v.libsonnet"]);
+    }
+}

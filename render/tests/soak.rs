@@ -4,12 +4,11 @@
 //! set size at the start, middle and end. Production runs one worker process per render, so this guards the
 //! case the cycle collector exists for: many evaluations sharing a thread.
 //!
-//! It lives beside the std overrides because the evaluation function is private to `render`; run it with
-//! `cargo test -p jaas-controller --lib soak -- --ignored --nocapture` (or `e2e/bench-render.sh`).
+//! Run it with `cargo test -p jaas-render --test soak -- --ignored --nocapture` (or `e2e/bench-render.sh`).
 
 use std::path::Path;
 
-use super::super::{Variable, evaluate::evaluate, input::plain_request};
+use jaas_render::{Variable, evaluate, plain_request};
 
 /// Evaluation thread stack, as the worker's.
 const STACK_BYTES: usize = 256 * 1024 * 1024;

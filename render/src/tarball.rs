@@ -43,6 +43,20 @@ pub fn reproducible_tar_gz(mut entries: Vec<TarEntry>) -> io::Result<Vec<u8>> {
     reproducible_gzip(&archive.into_inner()?)
 }
 
+/// The files of a tar.gz, in archive order: how `jaas render` prints exactly the bytes it would ship.
+pub fn read_tar_gz(tarball: &[u8]) -> io::Result<Vec<TarEntry>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball));
+    let mut entries = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let mut content = Vec::new();
+        io::Read::read_to_end(&mut entry, &mut content)?;
+        entries.push(TarEntry { path, content });
+    }
+    Ok(entries)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -51,7 +65,7 @@ mod tests {
     use flate2::read::GzDecoder;
 
     use super::*;
-    use crate::render::gzip::GZIP_OS_UNKNOWN;
+    use crate::gzip::GZIP_OS_UNKNOWN;
 
     fn entry(path: &str, content: &str) -> TarEntry {
         TarEntry { path: path.to_owned(), content: content.as_bytes().to_vec() }

@@ -1,0 +1,25 @@
+//! The one way a JsonnetSnippet and its JsonnetLibraries become a [`RenderRequest`]: the controller's reconcile
+//! and `jaas render` both call [`render_request`], so a snippet renders locally exactly as in the cluster.
+
+use jaas_render::{Library, OutputMode, RenderRequest, Variable};
+use kube::ResourceExt;
+
+use crate::crd::{JsonnetLibrary, JsonnetSnippet, OutputFormat, SnippetVariable};
+
+/// The render request a snippet and its libraries describe.
+pub fn render_request(snippet: &JsonnetSnippet, libraries: &[JsonnetLibrary]) -> RenderRequest {
+    let variables = |list: &[SnippetVariable]| {
+        list.iter().map(|v| Variable { name: v.name.clone(), value: v.value.clone(), code: v.code }).collect()
+    };
+    RenderRequest {
+        entry_file: snippet.spec.entry_file.clone(),
+        files: snippet.spec.files.clone(),
+        libraries: libraries.iter().map(|l| Library { name: l.name_any(), files: l.spec.files.clone() }).collect(),
+        ext_vars: variables(&snippet.spec.external_variables),
+        tlas: variables(&snippet.spec.tlas),
+        output: match snippet.spec.output {
+            OutputFormat::Rendered => OutputMode::Rendered,
+            OutputFormat::Source => OutputMode::Source,
+        },
+    }
+}
