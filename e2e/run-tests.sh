@@ -38,6 +38,9 @@ log "free disk where the build runs: $((free_kib / 1024)) MiB"
 section "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
+section "dependency guard: cargo shear, cargo deny, crate boundaries (e2e/dependency-guard.sh)"
+bash e2e/dependency-guard.sh
+
 section "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 

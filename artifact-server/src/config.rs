@@ -8,9 +8,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jaas_shared::config::StorageArgs;
+use jaas_shared::process::{BindAddress, LogFormat};
 use serde::{Deserialize, Serialize};
 
-use crate::logging::LogFormat;
 use crate::server::ServerSettings;
 
 /// Command-line arguments of `jaas-artifact-server`.
@@ -23,9 +23,9 @@ pub struct ServerArgs {
     /// The artifact port.
     #[arg(long, env = "JAAS_STORAGE_PORT", default_value_t = 8082)]
     pub storage_port: u16,
-    /// Address of `/healthz`, `/readyz` and `/metrics`.
+    /// Address of `/healthz`, `/readyz` and `/metrics`: HOST:PORT, or :PORT for all interfaces.
     #[arg(long, env = "JAAS_METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8084")]
-    pub metrics_bind_address: SocketAddr,
+    pub metrics_bind_address: BindAddress,
     /// Memory for cached artifact bodies, in bytes (suffixes KiB, MiB, GiB allowed); 0 disables the cache.
     #[arg(long, env = "JAAS_CACHE_MAX_BYTES", default_value = "64MiB")]
     pub cache_max_bytes: ByteSize,
@@ -68,7 +68,7 @@ impl ServerArgs {
     pub fn settings(&self) -> ServerSettings {
         ServerSettings {
             artifact_address: SocketAddr::new(self.storage_listen_address, self.storage_port),
-            metrics_address: self.metrics_bind_address,
+            metrics_address: self.metrics_bind_address.socket_addr(),
             cache_max_bytes: self.cache_max_bytes.0,
             cache_max_object_bytes: self.cache_max_object_bytes.0,
             cache_revalidate_after: self.cache_revalidate_after,

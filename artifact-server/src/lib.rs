@@ -14,12 +14,8 @@ pub mod cache;
 pub mod coalesce;
 pub mod conditional;
 pub mod config;
-pub mod logging;
 pub mod metrics;
 pub mod response;
 pub mod routing;
 pub mod serve;
 pub mod server;
-
-#[cfg(test)]
-mod fake_store;

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use jaas_artifact_server::config::ServerArgs;
-use jaas_artifact_server::{logging, server};
+use jaas_artifact_server::server;
 use jaas_shared::config::{exit_on_error, load};
+use jaas_shared::process::logging;
 
 #[actix_web::main]
 async fn main() -> ExitCode {

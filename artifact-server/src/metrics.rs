@@ -1,9 +1,8 @@
 //! The server's Prometheus metrics, in a registry of its own (never the process-global default one).
 
 use actix_web::http::Method;
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use jaas_shared::process::registry_text;
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Every metric the artifact server exports.
 #[derive(Debug, Clone)]
@@ -89,9 +88,7 @@ impl ServerMetrics {
 
     /// The registry in the Prometheus text format.
     pub fn render(&self) -> Result<String, prometheus::Error> {
-        let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
-        String::from_utf8(out).map_err(|err| prometheus::Error::Msg(err.to_string()))
+        registry_text(&self.registry)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The artifact handler: routes a request, answers from the cache when it can (checking now and then that storage
 //! still has the artifact), otherwise from the backend, and writes one access-log line and the request metrics for
-//! every response.
+//! every response. Its tests are in `tests/serve/`: they drive [`handle`] in process over a fake store.
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -55,6 +55,11 @@ impl ArtifactService {
     /// `retry_after`.
     pub fn new(backend: Backend, cache: ArtifactCache, metrics: ServerMetrics, retry_after: Duration) -> Self {
         Self { backend, cache, misses: MissCoalescer::default(), metrics, retry_after }
+    }
+
+    /// Whole-artifact storage reads in flight that concurrent misses on the same artifact can join; 0 when idle.
+    pub fn misses_in_flight(&self) -> usize {
+        self.misses.in_flight()
     }
 
     /// Answers one request from what is known about the artifact: a cache hit or a backend call.
@@ -280,7 +285,3 @@ fn plan(range: RangeRequest, size: u64) -> Result<Option<Range<u64>>, StoreError
 fn representation(etag: String, meta: &ObjectMeta) -> Representation {
     Representation { etag, size: meta.size, last_modified: meta.last_modified }
 }
-
-#[cfg(test)]
-#[path = "serve_tests.rs"]
-mod tests;

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use jaas_shared::ArtifactStore;
+use jaas_shared::process::{ProcessProbes, Readiness, ShutdownSignal, serve_probes, shutdown_signal};
 
 use crate::backend::Backend;
 use crate::cache::ArtifactCache;
@@ -41,11 +41,33 @@ pub struct ServerSettings {
     pub workers: usize,
 }
 
-/// State of the health and metrics port.
+/// What the health and metrics port reports.
 struct Probes {
     backend: Backend,
     metrics: ServerMetrics,
     shutting_down: Arc<AtomicBool>,
+}
+
+impl ProcessProbes for Probes {
+    /// Ready while not shutting down and the backend answers its check. A replica whose storage is down still
+    /// serves what it has cached, but it is reported not ready so that traffic prefers replicas that can serve
+    /// everything.
+    async fn readiness(&self) -> Readiness {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Readiness::NotReady("shutting down".to_owned());
+        }
+        match self.backend.check().await {
+            Ok(()) => Readiness::Ready,
+            Err(err) => {
+                tracing::warn!(error = %err, "readiness check failed");
+                Readiness::NotReady(format!("storage: {err}"))
+            }
+        }
+    }
+
+    fn metrics_text(&self) -> Result<String, prometheus::Error> {
+        self.metrics.render()
+    }
 }
 
 /// Serves until a shutdown signal, then returns once both servers have stopped.
@@ -56,7 +78,8 @@ pub async fn run(settings: ServerSettings, store: Arc<dyn ArtifactStore>) -> any
         ArtifactCache::new(settings.cache_max_bytes, settings.cache_max_object_bytes, settings.cache_revalidate_after);
     let service = web::Data::new(ArtifactService::new(backend.clone(), cache, metrics.clone(), settings.retry_after));
     let shutting_down = Arc::new(AtomicBool::new(false));
-    let probes = web::Data::new(Probes { backend, metrics, shutting_down: shutting_down.clone() });
+    let probes = Probes { backend, metrics, shutting_down: shutting_down.clone() };
+    let shutdown = shutdown_signal().context("listening for SIGTERM and SIGINT")?;
     let grace = settings.shutdown_timeout.as_secs().max(1);
 
     let mut artifacts = HttpServer::new(move || App::new().app_data(service.clone()).default_service(web::to(handle)))
@@ -70,23 +93,12 @@ pub async fn run(settings: ServerSettings, store: Arc<dyn ArtifactStore>) -> any
         .bind(settings.artifact_address)
         .with_context(|| format!("binding the artifact port {}", settings.artifact_address))?
         .run();
-    let probes_server = HttpServer::new(move || {
-        App::new()
-            .app_data(probes.clone())
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics_text))
-    })
-    .disable_signals()
-    .shutdown_timeout(grace)
-    .workers(1)
-    .bind(settings.metrics_address)
-    .with_context(|| format!("binding the metrics port {}", settings.metrics_address))?
-    .run();
+    let probes_server = serve_probes(settings.metrics_address, probes, settings.shutdown_timeout)
+        .with_context(|| format!("binding the metrics port {}", settings.metrics_address))?;
     tracing::info!(artifacts = %settings.artifact_address, metrics = %settings.metrics_address, "listening");
 
     let handles = [artifacts.handle(), probes_server.handle()];
-    let on_signal = actix_web::rt::spawn(stop_on_signal(handles, shutting_down));
+    let on_signal = actix_web::rt::spawn(stop_on_signal(shutdown, handles, shutting_down));
     let (artifacts_result, probes_result) = futures::join!(artifacts, probes_server);
     on_signal.abort();
     artifacts_result.context("artifact server")?;
@@ -96,52 +108,11 @@ pub async fn run(settings: ServerSettings, store: Arc<dyn ArtifactStore>) -> any
 }
 
 /// Waits for SIGTERM or SIGINT, marks the server not ready and stops both servers gracefully.
-async fn stop_on_signal(handles: [ServerHandle; 2], shutting_down: Arc<AtomicBool>) {
-    if let Err(err) = shutdown_signal().await {
-        tracing::error!(error = %err, "cannot listen for shutdown signals; stopping now");
-    }
-    tracing::info!("shutdown signal received, finishing in-flight responses");
+async fn stop_on_signal(shutdown: ShutdownSignal, handles: [ServerHandle; 2], shutting_down: Arc<AtomicBool>) {
+    shutdown.await;
+    tracing::info!("finishing in-flight responses");
     shutting_down.store(true, Ordering::SeqCst);
     let [artifacts, probes] = handles;
     artifacts.stop(true).await;
     probes.stop(true).await;
-}
-
-async fn shutdown_signal() -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
-}
-
-/// Alive as long as the process answers.
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("ok\n")
-}
-
-/// Ready while not shutting down and the backend answers its check. A replica whose storage is down still serves
-/// what it has cached, but it is reported not ready so that traffic prefers replicas that can serve everything.
-async fn readyz(probes: web::Data<Probes>) -> HttpResponse {
-    if probes.shutting_down.load(Ordering::SeqCst) {
-        return HttpResponse::ServiceUnavailable().content_type("text/plain").body("shutting down\n");
-    }
-    match probes.backend.check().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body(format!("storage: {err}\n"))
-        }
-    }
-}
-
-/// The metrics in the Prometheus text format.
-async fn metrics_text(probes: web::Data<Probes>) -> HttpResponse {
-    match probes.metrics.render() {
-        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
-        Err(err) => HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).body(format!("metrics: {err}\n")),
-    }
 }

@@ -1,24 +1,30 @@
 //! The command line of the `jaas` binary: one subcommand per job, each delegating to the module that owns it.
+//! clap parses the command line once; `jaas run`'s matches then go to the shared layered loader, which lays the
+//! `--config` file under its environment variables and flags.
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use jaas_shared::config::{ConfigError, exit_on_error, load_from_matches, with_config_flag};
 
 use crate::config::RunArgs;
 
+/// The name of the subcommand that runs the controller.
+const RUN: &str = "run";
+
 /// Jsonnet as a Service: renders JsonnetSnippets into Flux ExternalArtifacts.
 #[derive(Debug, Parser)]
-#[command(name = "jaas", version, about)]
+// Display order 0 is left for `run`, added by [`command`].
+#[command(name = "jaas", version, about, next_display_order = 1)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// The subcommands clap turns into values by itself. `jaas run` is not one of them: its flags are loaded in
+/// layers from clap's matches (see [`command`]).
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the controller (flags also from `--config FILE` and `JAAS_*` environment variables).
-    Run(Box<RunArgs>),
     /// Render a JsonnetSnippet YAML file or a .jsonnet entry file locally, exactly as the controller would.
     Render(Box<crate::render_command::RenderArgs>),
     /// Print the CRDs as multi-document YAML.
@@ -26,6 +32,12 @@ enum Command {
     /// Internal: evaluate one request read from stdin in an isolated, killable process.
     #[command(hide = true, name = "eval-worker")]
     EvalWorker,
+}
+
+/// The whole command line: [`Cli`]'s subcommands with `run` (and its `--config` flag) listed first.
+pub fn command() -> clap::Command {
+    let run = with_config_flag(RunArgs::command()).name(RUN).display_order(0);
+    Cli::command().subcommand(run)
 }
 
 fn block_on<F: Future<Output = ExitCode>>(future: F) -> ExitCode {
@@ -53,20 +65,72 @@ async fn run_controller(args: RunArgs) -> ExitCode {
     }
 }
 
-/// Parses the command line and runs the chosen subcommand.
+/// Parses the command line and runs the chosen subcommand. A command line clap rejects is one line on stderr
+/// and exit status 2, for every subcommand.
 pub fn main() -> ExitCode {
-    // `jaas run` goes through the layered loader (defaults < --config file < env < flags), which parses its own
-    // flags; every other subcommand is plain clap.
-    if std::env::args_os().nth(1).is_some_and(|arg| arg == "run") {
-        let args = std::iter::once(OsString::from("jaas run")).chain(std::env::args_os().skip(2));
-        let run_args = jaas_shared::config::exit_on_error(jaas_shared::config::load_from::<RunArgs, _>(args));
-        return block_on(run_controller(run_args));
+    let mut matches = exit_on_error(command().try_get_matches().map_err(ConfigError::from));
+    if matches.subcommand_name() == Some(RUN)
+        && let Some((_, mut run_matches)) = matches.remove_subcommand()
+    {
+        let args = exit_on_error(load_from_matches::<RunArgs>(&mut run_matches));
+        return block_on(run_controller(args));
     }
-    let cli = Cli::parse();
+    let cli = exit_on_error(Cli::from_arg_matches_mut(&mut matches).map_err(ConfigError::from));
     match cli.command {
         Command::EvalWorker => jaas_render::worker::run_from_stdio(),
         Command::Crdgen(args) => crate::crd::gen_crds::run(&args),
-        Command::Run(args) => block_on(run_controller(*args)),
         Command::Render(args) => block_on(crate::render_command::run(*args)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn help(args: &[&str]) -> String {
+        let err = command().try_get_matches_from(args).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{args:?}");
+        err.render().to_string()
+    }
+
+    #[test]
+    fn the_top_level_help_lists_run_first() {
+        let text = help(&["jaas", "--help"]);
+        let listed: Vec<&str> = text
+            .lines()
+            .skip_while(|line| !line.starts_with("Commands:"))
+            .skip(1)
+            .map_while(|line| line.split_whitespace().next())
+            .collect();
+        assert_eq!(listed, ["run", "render", "crdgen", "help"], "{text}");
+    }
+
+    #[test]
+    fn run_help_shows_its_flags_and_the_config_file() {
+        let text = help(&["jaas", "run", "--help"]);
+        for flag in ["--config <FILE>", "--storage-base-url", "--metrics-bind-address", "--storage-backend"] {
+            assert!(text.contains(flag), "{flag} missing from\n{text}");
+        }
+    }
+
+    #[test]
+    fn run_is_loaded_from_the_one_parse() {
+        let mut matches = command()
+            .try_get_matches_from(["jaas", "run", "--storage-base-url=http://srv:8082", "--max-stack=9"])
+            .unwrap();
+        let (name, mut run_matches) = matches.remove_subcommand().unwrap();
+        assert_eq!(name, RUN);
+        let args = load_from_matches::<RunArgs>(&mut run_matches).unwrap();
+        assert_eq!(args.base_url().unwrap(), "http://srv:8082");
+        assert_eq!(args.limits.max_stack, 9);
+    }
+
+    #[test]
+    fn other_subcommands_parse_into_the_enum() {
+        let mut matches = command().try_get_matches_from(["jaas", "crdgen"]).unwrap();
+        let cli = Cli::from_arg_matches_mut(&mut matches).unwrap();
+        assert!(matches!(cli.command, Command::Crdgen(_)), "{cli:?}");
+        assert!(command().try_get_matches_from(["jaas", "run", "--no-such-flag"]).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Status conditions, built in one place: the `Condition` type shared by our CRDs and Flux's `ExternalArtifact`,
-//! the condition types and reasons we use, and the merge rule that keeps `lastTransitionTime` stable.
+//! the condition types, every reason we write (in conditions, Events and the `jaas_reconciles_total` metric), the
+//! conditions each state of a snippet carries, and the merge rule that keeps `lastTransitionTime` stable.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -8,21 +9,33 @@ use serde::{Deserialize, Serialize};
 
 /// `Ready`: the latest spec is rendered and published (True), or why not (False).
 pub const READY: &str = "Ready";
-/// `Reconciling`: a render of a newer generation is in progress or being retried.
+/// `Reconciling`: a failed reconcile is being retried.
 pub const RECONCILING: &str = "Reconciling";
 /// `Stalled`: retrying cannot help until the spec changes (an invalid spec).
 pub const STALLED: &str = "Stalled";
 
 /// Reason for a Ready=True condition after a successful publish.
 pub const REASON_SUCCEEDED: &str = "Succeeded";
+/// Reason for a reconcile that rendered nothing, because the inputs did not change (or a retry is not due yet).
+pub const REASON_UNCHANGED: &str = "Unchanged";
 /// Reason for Ready=False while `spec.suspend` is true.
 pub const REASON_SUSPENDED: &str = "Suspended";
-/// Reason for a Reconciling=True condition.
-pub const REASON_PROGRESSING: &str = "Progressing";
+/// Reason for Reconciling=True after a failure that a retry may fix.
+pub const REASON_RETRYING: &str = "RetryingAfterFailure";
+/// Reason for a spec the schema accepts but the controller cannot use (e.g. `spec.interval` out of range).
+pub const REASON_INVALID_SPEC: &str = "InvalidSpec";
 /// Reason used when storage or the API server failed (not the snippet's fault).
 pub const REASON_STORAGE_FAILED: &str = "StorageOperationFailed";
 /// Reason used when writing the ExternalArtifact failed.
 pub const REASON_PUBLISH_FAILED: &str = "PublishFailed";
+/// Reason for a failure of the controller itself (configuration, start-up, a lost lease).
+pub const REASON_INTERNAL: &str = "Internal";
+/// Reason of the Normal Event announcing a newly published revision.
+pub const REASON_ARTIFACT_PUBLISHED: &str = "ArtifactPublished";
+/// Reason for a deleted snippet whose artifacts were withdrawn.
+pub const REASON_DELETED: &str = "Deleted";
+/// Reason for a deleted snippet released after `--max-withdraw-wait` with artifacts left in storage.
+pub const REASON_WITHDRAW_TIMED_OUT: &str = "WithdrawTimedOut";
 
 /// A Kubernetes `metav1.Condition`, with the OpenAPI constraints the API server enforces on it upstream.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -66,7 +79,7 @@ pub enum ConditionStatus {
 const MAX_MESSAGE_LEN: usize = 32768;
 
 impl Condition {
-    /// A condition observed now for `generation`; the message is truncated to what the API server accepts.
+    /// A condition observed now for `generation`; the message is clipped to what the API server accepts.
     pub fn new(type_: &str, status: ConditionStatus, reason: &str, message: &str, generation: Option<i64>) -> Self {
         Self {
             type_: type_.to_owned(),
@@ -74,32 +87,76 @@ impl Condition {
             observed_generation: generation,
             last_transition_time: Time(Timestamp::now()),
             reason: reason.to_owned(),
-            message: truncate(message, MAX_MESSAGE_LEN),
+            message: clip(message, MAX_MESSAGE_LEN),
         }
     }
 }
 
-/// Cuts `text` to at most `max` bytes on a character boundary.
-fn truncate(text: &str, max: usize) -> String {
+/// Cuts `text` to at most `max` bytes on a character boundary, ending a cut text with `...` so that readers see
+/// it was cut. Condition messages and Event notes both have a length limit on the API server.
+pub fn clip(text: &str, max: usize) -> String {
+    const MARK: &str = "...";
     if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = max;
+    let mut end = max.saturating_sub(MARK.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text[..end].to_owned()
+    format!("{}{MARK}", &text[..end])
 }
 
-/// Merges `desired` into `existing`: one condition per type, desired ones replace existing ones, but an unchanged
-/// `status` keeps its old `lastTransitionTime`. Types listed in `remove` are dropped.
-pub fn merge(existing: &[Condition], desired: Vec<Condition>, remove: &[&str]) -> Vec<Condition> {
+/// Conditions to set on an object, and condition types to drop from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionUpdate {
+    /// The conditions to set, replacing those of the same type.
+    pub set: Vec<Condition>,
+    /// The condition types that no longer hold.
+    pub remove: &'static [&'static str],
+}
+
+/// A snippet that published a revision (`message` names it): Ready=True; nothing is retried or stalled.
+pub fn published(message: &str, generation: Option<i64>) -> ConditionUpdate {
+    let ready = Condition::new(READY, ConditionStatus::True, REASON_SUCCEEDED, message, generation);
+    ConditionUpdate { set: vec![ready], remove: &[RECONCILING, STALLED] }
+}
+
+/// A suspended snippet: Ready=False; nothing is retried or stalled.
+pub fn suspended(generation: Option<i64>) -> ConditionUpdate {
+    let ready = Condition::new(READY, ConditionStatus::False, REASON_SUSPENDED, "spec.suspend is true", generation);
+    ConditionUpdate { set: vec![ready], remove: &[RECONCILING, STALLED] }
+}
+
+/// A failed reconcile: Ready=False with the failure's `reason`, plus Stalled=True when only a spec change can
+/// help (`stalled`), or else Reconciling=True while it is retried.
+pub fn failed(reason: &str, message: &str, stalled: bool, generation: Option<i64>) -> ConditionUpdate {
+    let ready = Condition::new(READY, ConditionStatus::False, reason, message, generation);
+    if stalled {
+        let stalled = Condition::new(STALLED, ConditionStatus::True, reason, message, generation);
+        ConditionUpdate { set: vec![ready, stalled], remove: &[RECONCILING] }
+    } else {
+        let retrying = Condition::new(RECONCILING, ConditionStatus::True, REASON_RETRYING, message, generation);
+        ConditionUpdate { set: vec![ready, retrying], remove: &[STALLED] }
+    }
+}
+
+/// An ExternalArtifact that serves the revision `digest`: Ready=True (Flux sets no generation on it).
+pub fn artifact_stored(digest: &str) -> ConditionUpdate {
+    let message = format!("stored artifact for revision '{digest}'");
+    let ready = Condition::new(READY, ConditionStatus::True, REASON_SUCCEEDED, &message, None);
+    ConditionUpdate { set: vec![ready], remove: &[] }
+}
+
+/// Merges `update` into `existing`: one condition per type, sorted by type; set ones replace existing ones, but an
+/// unchanged `status` keeps its old `lastTransitionTime`. Types listed in `update.remove` are dropped.
+pub fn merge(existing: &[Condition], update: ConditionUpdate) -> Vec<Condition> {
+    let ConditionUpdate { set, remove } = update;
     let mut merged: Vec<Condition> = existing
         .iter()
-        .filter(|c| !remove.contains(&c.type_.as_str()) && !desired.iter().any(|d| d.type_ == c.type_))
+        .filter(|c| !remove.contains(&c.type_.as_str()) && !set.iter().any(|d| d.type_ == c.type_))
         .cloned()
         .collect();
-    for mut condition in desired {
+    for mut condition in set {
         if let Some(old) = existing.iter().find(|c| c.type_ == condition.type_)
             && old.status == condition.status
         {
@@ -111,7 +168,7 @@ pub fn merge(existing: &[Condition], desired: Vec<Condition>, remove: &[&str]) -
     merged
 }
 
-/// The `Ready` condition, if present.
+/// The condition of type `type_`, if present.
 pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.type_ == type_)
 }
@@ -125,12 +182,15 @@ mod tests {
         Time(Timestamp::from_second(seconds).unwrap())
     }
 
+    fn types(conditions: &[Condition]) -> Vec<(&str, ConditionStatus, &str)> {
+        conditions.iter().map(|c| (c.type_.as_str(), c.status, c.reason.as_str())).collect()
+    }
+
     #[test]
     fn unchanged_status_keeps_its_transition_time() {
         let mut old = Condition::new(READY, ConditionStatus::True, REASON_SUCCEEDED, "a", Some(1));
         old.last_transition_time = at(100);
-        let new = Condition::new(READY, ConditionStatus::True, REASON_SUCCEEDED, "b", Some(2));
-        let merged = merge(&[old], vec![new], &[]);
+        let merged = merge(&[old], published("b", Some(2)));
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].last_transition_time, at(100));
         assert_eq!(merged[0].message, "b");
@@ -141,19 +201,46 @@ mod tests {
     fn changed_status_moves_the_transition_time_and_removals_apply() {
         let mut ready = Condition::new(READY, ConditionStatus::True, REASON_SUCCEEDED, "", Some(1));
         ready.last_transition_time = at(100);
-        let stalled = Condition::new(STALLED, ConditionStatus::True, "InvalidSpec", "", Some(1));
-        let new = Condition::new(READY, ConditionStatus::False, "EvaluationFailed", "boom", Some(2));
-        let merged = merge(&[ready, stalled], vec![new], &[STALLED]);
-        assert_eq!(merged.len(), 1);
+        let stalled = Condition::new(STALLED, ConditionStatus::True, REASON_INVALID_SPEC, "", Some(1));
+        let merged = merge(&[ready, stalled], suspended(Some(2)));
+        assert_eq!(types(&merged), [(READY, ConditionStatus::False, REASON_SUSPENDED)]);
         assert_ne!(merged[0].last_transition_time, at(100));
-        assert_eq!(merged[0].status, ConditionStatus::False);
     }
 
     #[test]
-    fn long_messages_are_cut_on_a_char_boundary() {
+    fn each_state_sets_its_conditions_and_clears_the_others() {
+        let retrying = merge(&[], failed("EvaluationFailed", "boom", false, Some(3)));
+        assert_eq!(
+            types(&retrying),
+            [
+                (READY, ConditionStatus::False, "EvaluationFailed"),
+                (RECONCILING, ConditionStatus::True, REASON_RETRYING)
+            ]
+        );
+        let stalled = merge(&retrying, failed(REASON_INVALID_SPEC, "bad interval", true, Some(4)));
+        assert_eq!(
+            types(&stalled),
+            [
+                (READY, ConditionStatus::False, REASON_INVALID_SPEC),
+                (STALLED, ConditionStatus::True, REASON_INVALID_SPEC)
+            ]
+        );
+        assert!(stalled.iter().all(|c| c.message == "bad interval" && c.observed_generation == Some(4)));
+        let ready = merge(&stalled, published("published revision sha256:ab", Some(5)));
+        assert_eq!(types(&ready), [(READY, ConditionStatus::True, REASON_SUCCEEDED)]);
+        let artifact = merge(&[], artifact_stored("sha256:ab"));
+        assert_eq!(artifact[0].message, "stored artifact for revision 'sha256:ab'");
+        assert_eq!(artifact[0].observed_generation, None);
+    }
+
+    #[test]
+    fn long_messages_are_clipped_on_a_char_boundary() {
+        assert_eq!(clip("short", 5), "short");
         let message = "é".repeat(MAX_MESSAGE_LEN);
         let condition = Condition::new(READY, ConditionStatus::False, "X", &message, None);
         assert!(condition.message.len() <= MAX_MESSAGE_LEN);
-        assert!(condition.message.chars().all(|c| c == 'é'));
+        let kept = condition.message.strip_suffix("...").unwrap();
+        assert!(kept.chars().all(|c| c == 'é'));
+        assert_eq!(clip("éééé", 6), "é...", "a cut never splits a character");
     }
 }

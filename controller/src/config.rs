@@ -1,28 +1,20 @@
 //! The flags of `jaas run`, read by the shared layered loader (defaults < `--config` YAML < `JAAS_*` env < flags),
 //! and the checks that need more than one flag. Storage and rendering flags are flattened from their owners.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use jaas_shared::config::{ConfigError, StorageArgs};
+use jaas_shared::process::{BindAddress, LogFormat};
 use serde::{Deserialize, Serialize};
 
 use jaas_render::LimitArgs;
 
-/// How logs are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// One JSON object per line (for log collectors).
-    #[default]
-    Json,
-    /// Human-readable lines.
-    Text,
-}
-
 /// Flags of `jaas run`.
 #[derive(Debug, Clone, PartialEq, clap::Parser, Serialize, Deserialize)]
-#[command(name = "jaas run", about = "Run the controller")]
+#[command(
+    name = "run",
+    about = "Run the controller (flags also from `--config FILE` and `JAAS_*` environment variables)."
+)]
 pub struct RunArgs {
     /// Base URL under which the artifact server serves storage, e.g. http://jaas-artifacts.flux-system.svc:8082
     /// (required); stamped into every ExternalArtifact's URL.
@@ -52,9 +44,9 @@ pub struct RunArgs {
     /// Namespace of the Lease (default: $POD_NAMESPACE, else `default`).
     #[arg(long, env = "JAAS_LEADER_ELECTION_NAMESPACE")]
     pub leader_election_namespace: Option<String>,
-    /// Address of the /metrics, /healthz and /readyz endpoints (`:8083` means all interfaces).
+    /// Address of the /metrics, /healthz and /readyz endpoints: HOST:PORT, or :PORT for all interfaces.
     #[arg(long, env = "JAAS_METRICS_BIND_ADDRESS", default_value = ":8083")]
-    pub metrics_bind_address: String,
+    pub metrics_bind_address: BindAddress,
     /// Log format.
     #[arg(long, env = "JAAS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
@@ -85,14 +77,6 @@ impl RunArgs {
         Ok(url.trim_end_matches('/').to_owned())
     }
 
-    /// The metrics address; `:PORT` listens on all interfaces.
-    pub fn metrics_address(&self) -> Result<SocketAddr, ConfigError> {
-        let text = &self.metrics_bind_address;
-        let full = if text.starts_with(':') { format!("0.0.0.0{text}") } else { text.clone() };
-        full.parse()
-            .map_err(|_| ConfigError::Invalid(format!("--metrics-bind-address {text:?} must be HOST:PORT or :PORT")))
-    }
-
     /// The namespace of the leader election Lease.
     pub fn lease_namespace(&self) -> String {
         self.leader_election_namespace
@@ -105,7 +89,6 @@ impl RunArgs {
     /// Checks every flag that clap cannot check alone.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.base_url()?;
-        self.metrics_address()?;
         self.storage.validate()?;
         if self.limits.max_concurrent_evals == 0 {
             return Err(ConfigError::Invalid("--max-concurrent-evals must be at least 1".into()));
@@ -135,7 +118,8 @@ mod tests {
         assert_eq!(args.max_withdraw_wait, Duration::from_hours(1));
         assert!(args.leader_election);
         assert_eq!(args.leader_election_id, "jaas-controller");
-        assert_eq!(args.metrics_address().unwrap(), "0.0.0.0:8083".parse().unwrap());
+        assert_eq!(args.metrics_bind_address.socket_addr(), "0.0.0.0:8083".parse().unwrap());
+        assert_eq!(args.log_format, LogFormat::Json);
         assert!(args.watch_namespaces.is_empty());
         args.validate().unwrap();
     }
@@ -146,6 +130,14 @@ mod tests {
             parse(&["--storage-base-url=http://a", "--watch-namespaces=a,b", "--leader-election=false"]).unwrap();
         assert_eq!(args.watch_namespaces, ["a", "b"]);
         assert!(!args.leader_election);
+    }
+
+    #[test]
+    fn the_metrics_address_is_host_port_or_port_only() {
+        let args = parse(&["--metrics-bind-address=127.0.0.1:9090"]).unwrap();
+        assert_eq!(args.metrics_bind_address.to_string(), "127.0.0.1:9090");
+        let err = parse(&["--metrics-bind-address=somewhere"]).unwrap_err().to_string();
+        assert!(err.contains("--metrics-bind-address") && err.contains(":PORT"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use jaas_shared::config::ConfigError;
 use jaas_shared::{LayoutError, StoreError};
 
-use crate::conditions::{REASON_PUBLISH_FAILED, REASON_STORAGE_FAILED};
+use crate::conditions::{REASON_INTERNAL, REASON_INVALID_SPEC, REASON_PUBLISH_FAILED, REASON_STORAGE_FAILED};
 use jaas_render::RenderError;
 
 /// Everything that can make a reconcile or the controller's start-up fail.
@@ -39,14 +39,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// The reason written into the Ready condition and the metrics.
+    /// The reason written into the Ready condition, the Warning Event and the metrics (a `conditions` constant, or
+    /// the render error's own reason).
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::InvalidSpec(_) => "InvalidSpec",
+            Self::InvalidSpec(_) => REASON_INVALID_SPEC,
             Self::Render(error) => error.reason(),
             Self::Storage(_) | Self::Layout(_) => REASON_STORAGE_FAILED,
             Self::Kube(_) | Self::Finalizer(_) => REASON_PUBLISH_FAILED,
-            Self::Config(_) | Self::Startup(_) | Self::LeaseLost(_) => "Internal",
+            Self::Config(_) | Self::Startup(_) | Self::LeaseLost(_) => REASON_INTERNAL,
         }
     }
 

@@ -5,6 +5,7 @@
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
+use crate::conditions::clip;
 use crate::crd::JsonnetSnippet;
 
 /// The `reportingController` of our Events.
@@ -25,18 +26,6 @@ impl std::fmt::Debug for EventPublisher {
     }
 }
 
-/// Cuts a note to what the API server accepts, on a character boundary.
-fn clip(note: &str) -> String {
-    if note.len() <= MAX_NOTE_LEN {
-        return note.to_owned();
-    }
-    let mut end = MAX_NOTE_LEN - 3;
-    while !note.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &note[..end])
-}
-
 impl EventPublisher {
     /// A publisher reporting as `jaas-controller`, instance `identity`.
     pub fn new(client: kube::Client, identity: &str) -> Self {
@@ -48,7 +37,7 @@ impl EventPublisher {
         let event = Event {
             type_,
             reason: reason.to_owned(),
-            note: Some(clip(note)),
+            note: Some(clip(note, MAX_NOTE_LEN)),
             action: action.to_owned(),
             secondary: None,
         };
@@ -65,20 +54,5 @@ impl EventPublisher {
     /// A Normal Event.
     pub async fn info(&self, snippet: &JsonnetSnippet, reason: &str, action: &str, note: &str) {
         self.publish(snippet, EventType::Normal, reason, action, note).await;
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notes_are_clipped_to_the_api_limit() {
-        assert_eq!(clip("short"), "short");
-        let long = "ü".repeat(MAX_NOTE_LEN);
-        let clipped = clip(&long);
-        assert!(clipped.len() <= MAX_NOTE_LEN);
-        assert!(clipped.ends_with("..."));
     }
 }

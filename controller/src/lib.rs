@@ -12,6 +12,6 @@ pub mod metrics;
 pub mod reconcile;
 pub mod render_command;
 mod render_input;
-pub mod retention;
 pub mod run;
 pub mod snippet_request;
+pub mod time;

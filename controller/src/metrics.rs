@@ -1,5 +1,5 @@
-//! The controller's Prometheus metrics, in a registry of its own, and the small HTTP server that exposes them
-//! with the health probes.
+//! The controller's Prometheus metrics, in a registry of its own, and what its probe server reports
+//! ([`ProbeState`], served by [`jaas_shared::process::serve_probes`]).
 //!
 //! Metrics:
 //! - `jaas_reconciles_total{result,reason}`: finished reconciles; `result` is `success` or `error`, `reason` the
@@ -12,17 +12,14 @@
 //! - `jaas_leader`: 1 while this process holds the leader Lease (or runs without leader election), else 0.
 //!
 //! Endpoints on `--metrics-bind-address`: `/metrics`, `/healthz` (the process is alive), `/readyz` (start-up is
-//! done: storage opened and the API server reached).
+//! done: storage opened and the API server reached; until then 503 `starting`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use jaas_shared::process::{ProcessProbes, Readiness, registry_text};
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Every metric the controller exports.
 #[derive(Debug, Clone)]
@@ -101,9 +98,7 @@ impl Metrics {
 
     /// The registry in the Prometheus text format.
     pub fn render(&self) -> Result<String, prometheus::Error> {
-        let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
-        String::from_utf8(out).map_err(|err| prometheus::Error::Msg(err.to_string()))
+        registry_text(&self.registry)
     }
 }
 
@@ -118,41 +113,15 @@ pub struct ProbeState {
     pub sample: Arc<dyn Fn() + Send + Sync>,
 }
 
-async fn metrics_text(state: web::Data<ProbeState>) -> HttpResponse {
-    (state.sample)();
-    match state.metrics.render() {
-        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text),
-        Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
+impl ProcessProbes for ProbeState {
+    async fn readiness(&self) -> Readiness {
+        if self.ready.load(Ordering::Acquire) { Readiness::Ready } else { Readiness::NotReady("starting".to_owned()) }
     }
-}
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().body("ok")
-}
-
-async fn readyz(state: web::Data<ProbeState>) -> HttpResponse {
-    if state.ready.load(Ordering::Acquire) {
-        HttpResponse::Ok().body("ok")
-    } else {
-        HttpResponse::ServiceUnavailable().body("starting")
+    fn metrics_text(&self) -> Result<String, prometheus::Error> {
+        (self.sample)();
+        self.metrics.render()
     }
-}
-
-/// Binds the probe server; the returned future serves until the handle stops it.
-pub fn serve(address: SocketAddr, state: ProbeState) -> std::io::Result<actix_web::dev::Server> {
-    let state = web::Data::new(state);
-    Ok(HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .route("/metrics", web::get().to(metrics_text))
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-    })
-    .disable_signals()
-    .workers(1)
-    .shutdown_timeout(1)
-    .bind(address)?
-    .run())
 }
 
 #[cfg(test)]
@@ -180,5 +149,17 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }
+    }
+
+    #[tokio::test]
+    async fn probes_report_starting_until_ready_and_sample_gauges_per_scrape() {
+        let metrics = Metrics::new().unwrap();
+        let ready = Arc::new(AtomicBool::new(false));
+        let gauge = metrics.evaluations_in_flight.clone();
+        let probes = ProbeState { metrics, ready: ready.clone(), sample: Arc::new(move || gauge.set(4)) };
+        assert_eq!(probes.readiness().await, Readiness::NotReady("starting".to_owned()));
+        ready.store(true, Ordering::Release);
+        assert_eq!(probes.readiness().await, Readiness::Ready);
+        assert!(probes.metrics_text().unwrap().contains("jaas_evaluations_in_flight 4"));
     }
 }

@@ -1,7 +1,10 @@
 //! `jaas render`: renders a JsonnetSnippet YAML file, or a plain Jsonnet entry file, locally with exactly
-//! the controller's code path (a [`Renderer`] with `jaas eval-worker` processes).
+//! the controller's code path: the manifests are judged as the API server judges them (schema, defaults, pruning;
+//! see [`crate::crd::admission`]), turned into a request by [`render_request`] and rendered by a [`Renderer`] with
+//! `jaas eval-worker` processes.
 //!
-//! Exit status: 0 on success, 1 when rendering fails (the error on stderr), 2 for bad flags.
+//! Exit status: 0 on success; 1 when the API server would reject a manifest or rendering fails (the error on
+//! stderr, for a rejection the API server's own message); 2 for bad flags or unreadable files.
 
 use std::{
     path::{Path, PathBuf},
@@ -13,14 +16,25 @@ use jaas_render::{
     WorkerCommand, plain_request, read_tar_gz,
 };
 
-use crate::render_input::snippet_request;
+use crate::render_input::{ManifestError, libraries_for, read_libraries, read_snippet};
+use crate::snippet_request::render_request;
+
+/// What `jaas render --help` adds below the flags.
+const AFTER_HELP: &str = "\
+A JsonnetSnippet (and each JsonnetLibrary) is first judged as a Kubernetes 1.20 API server judges it on
+`kubectl apply`: a manifest it would reject fails here with its message (exit status 1); its defaults apply;
+fields its schema does not declare are dropped, with a warning. The libraries the snippet lists are taken from
+the --library files, from the snippet's namespace (a library without one is in the snippet's).
+
+Exit status: 0 rendered; 1 rejected manifest or failed render; 2 bad flags or unreadable file.";
 
 /// Arguments of `jaas render`.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = AFTER_HELP)]
 pub struct RenderArgs {
     /// A JsonnetSnippet YAML file (`.yaml`/`.yml`) or a Jsonnet entry file (its directory is loaded too).
     input: PathBuf,
-    /// A JsonnetLibrary YAML file providing libraries the snippet names (repeatable).
+    /// A YAML file of JsonnetLibrary documents providing libraries the snippet lists (repeatable).
     #[arg(long = "library", value_name = "FILE")]
     libraries: Vec<PathBuf>,
     /// External string variable, `NAME=VALUE` or `NAME` to read the environment (plain entry files only).
@@ -76,6 +90,10 @@ pub async fn run(args: RenderArgs) -> ExitCode {
             return ExitCode::from(2);
         }
         Err(Failure::Render(error)) => return fail(&error),
+        Err(Failure::Manifest(error)) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
     };
     let worker = match WorkerCommand::current_exe() {
         Ok(worker) => worker,
@@ -94,6 +112,7 @@ pub async fn run(args: RenderArgs) -> ExitCode {
 
 enum Failure {
     Usage(String),
+    Manifest(ManifestError),
     Render(RenderError),
 }
 
@@ -111,13 +130,7 @@ fn build_request(args: &RenderArgs) -> Result<RenderRequest, Failure> {
                     .to_owned(),
             ));
         }
-        let snippet = read(&args.input)?;
-        let libraries = args
-            .libraries
-            .iter()
-            .map(|path| Ok((path.display().to_string(), read(path)?)))
-            .collect::<Result<Vec<_>, Failure>>()?;
-        return snippet_request(&snippet, &libraries).map_err(Failure::Render);
+        return snippet_request_from_files(args);
     }
     if !args.libraries.is_empty() {
         return Err(Failure::Usage(
@@ -128,6 +141,34 @@ fn build_request(args: &RenderArgs) -> Result<RenderRequest, Failure> {
     request.ext_vars = variables(&args.ext_str, false).chain(variables(&args.ext_code, true)).collect();
     request.tlas = variables(&args.tla_str, false).chain(variables(&args.tla_code, true)).collect();
     Ok(request)
+}
+
+/// The request of a JsonnetSnippet YAML file and its `--library` files, each manifest admitted as the API server
+/// would admit it; what the API server would drop is named on stderr.
+fn snippet_request_from_files(args: &RenderArgs) -> Result<RenderRequest, Failure> {
+    let snippet_origin = args.input.display().to_string();
+    let snippet = read_snippet(&snippet_origin, &read(&args.input)?).map_err(Failure::Manifest)?;
+    warn_pruned(&snippet_origin, &snippet.pruned_fields);
+    let mut available = Vec::new();
+    for path in &args.libraries {
+        let origin = path.display().to_string();
+        for library in read_libraries(&origin, &read(path)?).map_err(Failure::Manifest)? {
+            warn_pruned(&origin, &library.pruned_fields);
+            available.push(library.object);
+        }
+    }
+    let libraries = libraries_for(&snippet.object, &available).map_err(|error| {
+        eprintln!("hint: pass the file that defines each library the snippet lists with --library FILE");
+        Failure::Render(error)
+    })?;
+    Ok(render_request(&snippet.object, &libraries))
+}
+
+/// Warns of fields the API server would drop silently: most often a misspelt field name.
+fn warn_pruned(origin: &str, pruned_fields: &[String]) {
+    for field in pruned_fields {
+        eprintln!("warning: {origin}: unknown field {field:?}, which the API server drops");
+    }
 }
 
 fn variables(pairs: &[(String, String)], code: bool) -> impl Iterator<Item = Variable> + '_ {

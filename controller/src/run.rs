@@ -4,55 +4,26 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use jaas_shared::config::spawn_sweeper;
+use jaas_shared::process::{logging, serve_probes, shutdown_signal};
 use kube::Client;
-use tokio::sync::watch;
 
-use crate::config::{LogFormat, RunArgs};
+use crate::config::RunArgs;
 use crate::error::{Error, Result};
 use crate::events::EventPublisher;
 use crate::leader::{LeaderElector, RENEW_DEADLINE, RENEW_EVERY, RETRY_PERIOD, default_identity};
-use crate::metrics::{self, Metrics, ProbeState};
+use crate::metrics::{Metrics, ProbeState};
 use crate::reconcile::{Context, memo::RenderMemo, run_controllers};
 use jaas_render::{Renderer, WorkerCommand};
 
-/// Installs the global tracing subscriber (`RUST_LOG` filters, `info` by default).
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
-
-/// A future that resolves once SIGTERM or SIGINT arrived; cheap to clone.
-fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + Sync + Clone + 'static> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (sender, receiver) = watch::channel(false);
-    let mut term =
-        signal(SignalKind::terminate()).map_err(|e| Error::Startup(format!("cannot handle SIGTERM: {e}")))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::Startup(format!("cannot handle SIGINT: {e}")))?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM received: stopping"),
-            _ = int.recv() => tracing::info!("SIGINT received: stopping"),
-        }
-        let _ = sender.send(true);
-    });
-    let stopped = async move {
-        let mut receiver = receiver;
-        let _ = receiver.wait_for(|stop| *stop).await;
-    };
-    Ok(futures::FutureExt::shared(futures::FutureExt::boxed(stopped)))
-}
+/// How long in-flight probes and scrapes may take once the probe server is told to stop.
+const PROBE_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Runs the controller until a signal arrives (`Ok`) or the lease is lost (`Err`).
 pub async fn run(args: RunArgs) -> Result<()> {
-    init_logging(args.log_format);
+    logging::init(args.log_format);
     args.validate()?;
     let base_url = args.base_url()?;
     let metrics = Metrics::new().map_err(|e| Error::Startup(format!("cannot register metrics: {e}")))?;
@@ -65,12 +36,12 @@ pub async fn run(args: RunArgs) -> Result<()> {
         Arc::new(move || gauge.set(i64::try_from(renderer.in_flight()).unwrap_or(i64::MAX)))
     };
     let probes = ProbeState { metrics: metrics.clone(), ready: ready.clone(), sample };
-    let address = args.metrics_address()?;
-    let server = metrics::serve(address, probes)
+    let address = args.metrics_bind_address.socket_addr();
+    let server = serve_probes(address, probes, PROBE_SHUTDOWN_TIMEOUT)
         .map_err(|e| Error::Startup(format!("cannot bind --metrics-bind-address {address}: {e}")))?;
     let server_handle = server.handle();
     tokio::spawn(server);
-    let shutdown = shutdown_signal()?;
+    let shutdown = shutdown_signal().map_err(|e| Error::Startup(e.to_string()))?;
 
     let client = Client::try_default().await.map_err(|e| Error::Startup(format!("no usable kubeconfig: {e}")))?;
     let store = args.storage.open().await?;
@@ -86,6 +57,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         metrics: metrics.clone(),
         events: EventPublisher::new(client.clone(), &identity),
         memo: RenderMemo::default(),
+        backoff: crate::reconcile::backoff::FailureBackoff::default(),
     });
     ready.store(true, Ordering::Release);
     tracing::info!(%identity, leader_election = args.leader_election, "controller started");

@@ -1,7 +1,8 @@
 //! The one way a JsonnetSnippet and its JsonnetLibraries become a [`RenderRequest`]: the controller's reconcile
-//! and `jaas render` both call [`render_request`], so a snippet renders locally exactly as in the cluster.
+//! and `jaas render` both call [`render_request`], so a snippet renders locally exactly as in the cluster, and both
+//! report a missing library with [`library_not_found`].
 
-use jaas_render::{Library, OutputMode, RenderRequest, Variable};
+use jaas_render::{Library, OutputMode, RenderError, RenderRequest, Variable};
 use kube::ResourceExt;
 
 use crate::crd::{JsonnetLibrary, JsonnetSnippet, OutputFormat, SnippetVariable};
@@ -22,4 +23,9 @@ pub fn render_request(snippet: &JsonnetSnippet, libraries: &[JsonnetLibrary]) ->
             OutputFormat::Source => OutputMode::Source,
         },
     }
+}
+
+/// The error for a library the snippet lists that its namespace does not hold.
+pub fn library_not_found(name: &str, namespace: &str) -> RenderError {
+    RenderError::LibraryNotFound(format!("JsonnetLibrary {name:?} does not exist in namespace {namespace:?}"))
 }

@@ -5,7 +5,7 @@
 
 mod render_support;
 
-use render_support::{at, render, stdout, tree, untar};
+use render_support::{at, render, stderr, stdout, tree, untar};
 
 const CONFIG_MAP: &str = "{
   apiVersion: 'v1',
@@ -196,4 +196,60 @@ spec:
         ("sub/b.jsonnet".to_owned(), "{}".to_owned()),
     ];
     assert_eq!(untar(&std::fs::read(&out).unwrap()), expected);
+}
+
+/// A manifest the API server would reject fails with exit status 1 and the API server's message on stderr, before
+/// anything is rendered.
+#[test]
+fn a_snippet_the_api_server_would_reject_is_rejected_with_its_message() {
+    let dir = tree(&[(
+        "snippet.yaml",
+        "apiVersion: jaas.metio.wtf/v1
+kind: JsonnetSnippet
+metadata: { name: demo }
+spec:
+  history: 51
+  output: yaml
+  files:
+    main.jsonnet: '{}'
+",
+    )]);
+    let output = render(&[&at(&dir, "snippet.yaml")]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(stdout(&output), "");
+    let expected = format!(
+        "error: {}: JsonnetSnippet.jaas.metio.wtf \"demo\" is invalid: [spec.history: Invalid value: 51: spec.history \
+         in body should be less than or equal to 50, spec.output: Unsupported value: \"yaml\": supported values: \
+         \"rendered\", \"source\"]\n",
+        at(&dir, "snippet.yaml")
+    );
+    assert_eq!(stderr(&output), expected);
+}
+
+/// An accepted manifest gets the schema's defaults (entryFile `main.jsonnet`, a library's `files: {}`) and a
+/// warning for each field the API server would drop.
+#[test]
+fn an_accepted_snippet_gets_defaults_and_warnings_for_dropped_fields() {
+    let dir = tree(&[
+        (
+            "snippet.yaml",
+            "apiVersion: jaas.metio.wtf/v1
+kind: JsonnetSnippet
+metadata: { name: demo }
+spec:
+  histroy: 3
+  libraries: [empty]
+  tlas:
+    - { name: who, value: from-tla }
+  files:
+    main.jsonnet: \"function(who) { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: who } }\"
+",
+        ),
+        ("library.yaml", "apiVersion: jaas.metio.wtf/v1\nkind: JsonnetLibrary\nmetadata: { name: empty }\nspec: {}\n"),
+    ]);
+    let output = render(&[&at(&dir, "snippet.yaml"), "--library", &at(&dir, "library.yaml")]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-tla\n");
+    let warning = format!("warning: {}: unknown field \"spec.histroy\", which the API server drops\n", at(&dir, "snippet.yaml"));
+    assert_eq!(stderr(&output), warning);
 }

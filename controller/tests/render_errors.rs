@@ -32,7 +32,7 @@ fn missing_library_is_reported_by_name() {
         "snippet.yaml",
         "apiVersion: jaas.metio.wtf/v1\nkind: JsonnetSnippet\nmetadata: { name: s }\nspec:\n  libraries: [absent]\n  files:\n    main.jsonnet: '{}'\n",
     )]);
-    assert_fails(&render(&[&at(&dir, "snippet.yaml")]), "library not found: \"absent\"");
+    assert_fails(&render(&[&at(&dir, "snippet.yaml")]), "library not found: JsonnetLibrary \"absent\" does not exist");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The storage flags both binaries flatten into their arguments ([`StorageArgs`]), turning them into a checked
 //! [`ArtifactStore`], and the background sweep of write residue. The layered loader (defaults < YAML file < env <
-//! flags) lives in [`loader`] and is re-exported here.
+//! flags) lives in [`loader`], its file layer in [`flag_file`] and its errors in [`error`]; all are re-exported here.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,8 +12,11 @@ use crate::local::LocalStore;
 use crate::s3::{ChecksumMode, S3Credentials, S3Settings, S3Store};
 use crate::store::ArtifactStore;
 
+pub mod error;
+pub mod flag_file;
 pub mod loader;
-pub use loader::{ConfigError, exit_on_error, load, load_from};
+pub use error::{ConfigError, exit_on_error};
+pub use loader::{load, load_from, load_from_matches, with_config_flag};
 
 /// Which backend holds the artifacts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]

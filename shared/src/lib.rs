@@ -19,6 +19,11 @@
 //! [`config::StorageArgs`] holds the storage flags both binaries flatten into their arguments, and
 //! [`config::load`] layers defaults < YAML config file < environment < flags for any clap argument struct.
 //!
+//! # Running as a process
+//! [`process`] holds what both binaries do the same way around their work: `--log-format` and the log set-up, the
+//! SIGTERM/SIGINT [`process::ShutdownSignal`], the `/healthz` `/readyz` `/metrics` server and the
+//! `--metrics-bind-address` value. It has no Kubernetes in it, like the rest of this crate.
+//!
 //! # Backends
 //! [`local::LocalStore`] (atomic temp file + fsync + rename, with a sweep of `*.tar.gz.tmp` residue) and
 //! [`s3::S3Store`] (aws-sdk-s3 on rustls/ring). Both pass the same conformance suite (`tests/conformance.rs`).
@@ -27,6 +32,7 @@ pub mod config;
 pub mod gc;
 pub mod layout;
 pub mod local;
+pub mod process;
 pub mod s3;
 pub mod store;
 

@@ -1,11 +1,16 @@
 //! The custom resources the controller reads (`JsonnetSnippet`, `JsonnetLibrary`) and writes (Flux's
-//! `ExternalArtifact`), and `jaas crdgen`, which prints their CRDs.
+//! `ExternalArtifact`), `jaas crdgen`, which prints their CRDs, and [`admission`], which judges a manifest as the
+//! API server would.
 
+pub mod admission;
 pub mod duration;
 pub mod external_artifact;
+pub mod field_error;
 pub mod gen_crds;
 pub mod library;
 pub mod snippet;
+pub mod structural;
+pub mod validate;
 
 pub use external_artifact::{
     Artifact, ExternalArtifact, ExternalArtifactSpec, ExternalArtifactStatus, SourceReference,

@@ -1,18 +1,20 @@
 //! The cleanup half of a reconcile, run while a deleted snippet still carries our finalizer: withdraw the
 //! ExternalArtifact and every stored revision. If storage keeps failing, the finalizer is released anyway after
-//! `--max-withdraw-wait`, with a Warning Event naming what was left behind.
+//! `--max-withdraw-wait`, with a Warning Event naming what was left behind. Either way the snippet's render memo
+//! and failure backoff are forgotten.
 
 use std::time::Duration;
 
 use jaas_shared::SnippetRef;
-use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action;
 
+use crate::conditions::{REASON_DELETED, REASON_WITHDRAW_TIMED_OUT};
 use crate::crd::{ExternalArtifact, JsonnetSnippet};
 use crate::error::Result;
-use crate::reconcile::Context;
+use crate::reconcile::context::{Context, snippet_key};
+use crate::time::elapsed_since;
 
 /// Deletes every stored revision of the snippet.
 async fn delete_revisions(ctx: &Context, at: &SnippetRef) -> Result<usize> {
@@ -25,10 +27,16 @@ async fn delete_revisions(ctx: &Context, at: &SnippetRef) -> Result<usize> {
 
 /// How long ago the snippet was marked for deletion.
 fn deleting_for(snippet: &JsonnetSnippet) -> Duration {
-    snippet.metadata.deletion_timestamp.as_ref().map_or(Duration::ZERO, |t| {
-        let seconds = Timestamp::now().as_second().saturating_sub(t.0.as_second());
-        Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
-    })
+    snippet.metadata.deletion_timestamp.as_ref().map_or(Duration::ZERO, elapsed_since)
+}
+
+/// Forgets a snippet whose finalizer is released, and counts the reconcile under `reason`.
+fn released(ctx: &Context, snippet: &JsonnetSnippet, reason: &str) -> Action {
+    let key = snippet_key(snippet);
+    ctx.memo.forget(&key);
+    ctx.backoff.succeeded(&key);
+    ctx.metrics.reconciles.with_label_values(&["success", reason]).inc();
+    Action::await_change()
 }
 
 /// Withdraws what the snippet published; `Ok` releases the finalizer.
@@ -44,9 +52,7 @@ pub async fn cleanup(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> 
     match delete_revisions(ctx, &at).await {
         Ok(count) => {
             tracing::info!(snippet = %at, revisions = count, "withdrew the snippet's artifacts");
-            ctx.memo.forget(&at.to_string());
-            ctx.metrics.reconciles.with_label_values(&["success", "Deleted"]).inc();
-            Ok(Action::await_change())
+            Ok(released(ctx, snippet, REASON_DELETED))
         }
         Err(error) if deleting_for(snippet) >= ctx.max_withdraw_wait => {
             let note = format!(
@@ -55,10 +61,8 @@ pub async fn cleanup(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> 
                 humantime::format_duration(ctx.max_withdraw_wait)
             );
             tracing::warn!(snippet = %at, %error, "releasing the finalizer with artifacts left in storage");
-            ctx.events.warn(snippet, "WithdrawTimedOut", "Delete", &note).await;
-            ctx.memo.forget(&at.to_string());
-            ctx.metrics.reconciles.with_label_values(&["success", "WithdrawTimedOut"]).inc();
-            Ok(Action::await_change())
+            ctx.events.warn(snippet, REASON_WITHDRAW_TIMED_OUT, "Delete", &note).await;
+            Ok(released(ctx, snippet, REASON_WITHDRAW_TIMED_OUT))
         }
         Err(error) => Err(error),
     }

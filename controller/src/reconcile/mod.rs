@@ -1,16 +1,23 @@
-//! Reconciling JsonnetSnippets: the shared [`Context`], the finalizer around the apply and cleanup halves, the
-//! error policy, and the wiring of kube-runtime `Controller`s (one per watched namespace, or one for all).
+//! Reconciling JsonnetSnippets: the finalizer around the apply and cleanup halves, the error policy, and the
+//! wiring of kube-runtime `Controller`s (one per watched namespace, or one for all). One snippet's apply is a
+//! pipeline of steps, each a module: [`inputs`] → the render [`memo`]'s decision → [`artifact`] (render, store)
+//! → [`publish`] → [`retention`] → [`status`]; [`apply`] calls them in order. Every step reads the shared
+//! [`Context`]; none imports this module.
 
 pub mod apply;
+pub mod artifact;
+pub mod backoff;
 pub mod cleanup;
+pub mod context;
+pub mod inputs;
 pub mod memo;
 pub mod publish;
+pub mod retention;
+pub mod status;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
-use jaas_shared::ArtifactStore;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event, finalizer};
@@ -20,35 +27,11 @@ use kube::{Client, ResourceExt};
 
 use crate::crd::{ExternalArtifact, JsonnetLibrary, JsonnetSnippet};
 use crate::error::{Error, Result};
-use crate::events::EventPublisher;
-use crate::metrics::Metrics;
-use jaas_render::Renderer;
-use memo::RenderMemo;
+pub use context::Context;
+use context::snippet_key;
 
 /// The finalizer that keeps a deleted snippet until its artifacts are withdrawn.
 pub const FINALIZER: &str = "jaas.metio.wtf/finalizer";
-
-/// Everything a reconcile needs.
-pub struct Context {
-    /// The Kubernetes client.
-    pub client: Client,
-    /// Where tarballs are stored.
-    pub store: Arc<dyn ArtifactStore>,
-    /// Evaluates snippets.
-    pub renderer: Arc<Renderer>,
-    /// `--storage-base-url`, without a trailing slash.
-    pub base_url: String,
-    /// `--artifact-gc-grace`.
-    pub gc_grace: Duration,
-    /// `--max-withdraw-wait`.
-    pub max_withdraw_wait: Duration,
-    /// The metrics.
-    pub metrics: Metrics,
-    /// Publishes Events.
-    pub events: EventPublisher,
-    /// Last render outcomes, so that our own writes never cause a render.
-    pub memo: RenderMemo,
-}
 
 /// Reconciles one snippet: the finalizer first, then apply or cleanup.
 pub async fn reconcile(snippet: Arc<JsonnetSnippet>, ctx: Arc<Context>) -> Result<Action> {
@@ -68,7 +51,7 @@ pub async fn reconcile(snippet: Arc<JsonnetSnippet>, ctx: Arc<Context>) -> Resul
         match event {
             Event::Apply(snippet) => match apply::apply(&snippet, &ctx).await {
                 Ok(action) => Ok(action),
-                Err(error) => Err(apply::report_failure(&ctx, &snippet, error).await),
+                Err(error) => Err(status::record_failure(&ctx, &snippet, error).await),
             },
             Event::Cleanup(snippet) => cleanup::cleanup(&snippet, &ctx).await,
         }
@@ -85,13 +68,16 @@ pub async fn reconcile(snippet: Arc<JsonnetSnippet>, ctx: Arc<Context>) -> Resul
     })
 }
 
-/// Retries with a per-snippet exponential backoff; records the failure on the snippet first.
+/// Retries a failed reconcile with a per-snippet exponential backoff: every failed reconcile of the snippet (of
+/// any kind: reading it or its libraries, rendering, storage, publishing, writing its status, withdrawing it)
+/// doubles the delay, from 2 s up to 5 min; a reconcile that leaves the snippet up to date starts over (see
+/// [`backoff`]). The failure is already recorded on the snippet ([`status::record_failure`]).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime's Controller::run expects
 pub fn error_policy(snippet: Arc<JsonnetSnippet>, error: &Error, ctx: Arc<Context>) -> Action {
-    let key = format!("{}/{}", snippet.namespace().unwrap_or_default(), snippet.name_any());
-    let failures = ctx.memo.failures(&key).max(1);
-    tracing::warn!(snippet = %key, %error, failures, "reconcile failed");
-    Action::requeue(memo::backoff(failures))
+    let key = snippet_key(&snippet);
+    let (failures, delay) = ctx.backoff.failed(&key);
+    tracing::warn!(snippet = %key, %error, failures, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
 }
 
 /// The watcher scopes: one per listed namespace, or the whole cluster.
@@ -142,4 +128,71 @@ pub async fn run_controllers(
             })
     });
     futures::future::join_all(controllers).await;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use jaas_render::{LimitArgs, RenderError, Renderer, WorkerCommand};
+    use jaas_shared::{LocalStore, StoreError};
+    use kube::core::Status;
+
+    use super::*;
+    use crate::crd::JsonnetSnippetSpec;
+    use crate::events::EventPublisher;
+    use crate::metrics::Metrics;
+    use backoff::{FailureBackoff, MAX_BACKOFF, MIN_BACKOFF};
+    use memo::RenderMemo;
+
+    /// A context whose client points at nothing: error_policy makes no calls.
+    fn context(storage: &std::path::Path) -> Arc<Context> {
+        let client = Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+        let worker = WorkerCommand { program: "false".into(), args: Vec::new() };
+        Arc::new(Context {
+            client: client.clone(),
+            store: Arc::new(LocalStore::new(storage.to_path_buf(), Duration::from_mins(1))),
+            renderer: Arc::new(Renderer::new(LimitArgs::default().limits(), 1, worker)),
+            base_url: "http://srv".to_owned(),
+            gc_grace: Duration::ZERO,
+            max_withdraw_wait: Duration::ZERO,
+            metrics: Metrics::new().unwrap(),
+            events: EventPublisher::new(client, "test"),
+            memo: RenderMemo::default(),
+            backoff: FailureBackoff::default(),
+        })
+    }
+
+    fn snippet(name: &str) -> Arc<JsonnetSnippet> {
+        let mut snippet = JsonnetSnippet::new(name, serde_json::from_str::<JsonnetSnippetSpec>("{}").unwrap());
+        snippet.metadata.namespace = Some("team".to_owned());
+        Arc::new(snippet)
+    }
+
+    #[tokio::test]
+    async fn every_failed_reconcile_backs_off_further_until_one_succeeds() {
+        let storage = tempfile::tempdir().unwrap();
+        let ctx = context(storage.path());
+        let web = snippet("web");
+        let conflict = Status::failure("the object has been modified", "Conflict").with_code(409);
+        let failures = [
+            Error::Render(RenderError::LibraryNotFound("JsonnetLibrary \"lib\" does not exist".to_owned())),
+            Error::Kube(kube::Error::Api(conflict.boxed())),
+            Error::Storage(StoreError::Unavailable("LIST timed out".to_owned())),
+            Error::Render(RenderError::EvaluationFailed("boom".to_owned())),
+            Error::Finalizer("cannot add the finalizer".to_owned()),
+        ];
+        let delays: Vec<Action> = failures.iter().map(|error| error_policy(web.clone(), error, ctx.clone())).collect();
+        let doubling: Vec<Action> = [2, 4, 8, 16, 32].map(|s| Action::requeue(Duration::from_secs(s))).into();
+        assert_eq!(delays, doubling, "each kind of failure counts");
+        for _ in 0..5 {
+            error_policy(web.clone(), &failures[0], ctx.clone());
+        }
+        assert_eq!(error_policy(web.clone(), &failures[0], ctx.clone()), Action::requeue(MAX_BACKOFF));
+        assert_eq!(error_policy(snippet("other"), &failures[0], ctx.clone()), Action::requeue(MIN_BACKOFF));
+
+        ctx.backoff.succeeded(&snippet_key(&web));
+        assert_eq!(error_policy(web.clone(), &failures[2], ctx.clone()), Action::requeue(MIN_BACKOFF));
+    }
 }

@@ -1,28 +1,26 @@
-//! Writing what a reconcile produced: the `ExternalArtifact` (server-side apply of the object, then of its
-//! `/status`) and the snippet's own `/status`. Status goes through a different field manager than the object,
-//! because a 1.20 API server has no `subresource` in managedFields and one manager's status apply would replace
-//! its ownership of the main resource. Nothing is written when the desired state is already there, so an
-//! unchanged render causes no API writes at all.
+//! The publish step of a snippet's reconcile: the `ExternalArtifact` that points Flux at the stored revision
+//! (server-side apply of the object, then of its `/status`, the latter through the status field manager; see
+//! `status`), and a Normal Event when the revision is new. Nothing is written when the desired state is already
+//! there, so an unchanged render causes no API writes at all.
 
-use jaas_shared::ArtifactKey;
+use jaas_shared::Digest;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ObjectMeta, Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
-use crate::conditions::{self, Condition, ConditionStatus, READY, REASON_SUCCEEDED};
+use crate::conditions::{self, REASON_ARTIFACT_PUBLISHED};
 use crate::crd::{
-    Artifact, ExternalArtifact, ExternalArtifactSpec, ExternalArtifactStatus, JsonnetSnippet, JsonnetSnippetStatus,
-    SourceReference,
+    Artifact, ExternalArtifact, ExternalArtifactSpec, ExternalArtifactStatus, JsonnetSnippet, SourceReference,
 };
 use crate::error::Result;
-use crate::reconcile::Context;
+use crate::reconcile::artifact::Stored;
+use crate::reconcile::context::Context;
+use crate::reconcile::status::STATUS_FIELD_MANAGER;
 
 /// The field manager of the objects we apply.
 pub const FIELD_MANAGER: &str = "jaas-controller";
-/// The field manager of the status we apply (see the module docs for why it differs).
-pub const STATUS_FIELD_MANAGER: &str = "jaas-controller-status";
 
 /// The ExternalArtifact object (without status) that publishes `snippet`.
 pub fn desired_external_artifact(snippet: &JsonnetSnippet) -> ExternalArtifact {
@@ -47,14 +45,36 @@ pub fn desired_external_artifact(snippet: &JsonnetSnippet) -> ExternalArtifact {
     artifact
 }
 
-/// Publishes `key` (of `size` bytes) as the snippet's ExternalArtifact and marks it Ready.
-pub async fn publish_artifact(ctx: &Context, snippet: &JsonnetSnippet, key: &ArtifactKey, size: u64) -> Result<()> {
-    let namespace = snippet.namespace().unwrap_or_default();
-    let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &namespace);
-    let name = snippet.name_any();
-    let existing = api.get_opt(&name).await?;
+/// Publishes the stored revision as the snippet's ExternalArtifact, marked Ready, and announces a revision that
+/// is new (stored by this reconcile and not the `published` one) with a Normal Event.
+pub async fn publish(
+    ctx: &Context,
+    snippet: &JsonnetSnippet,
+    stored: &Stored,
+    published: Option<Digest>,
+) -> Result<()> {
+    let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &snippet.namespace().unwrap_or_default());
+    let existing = api.get_opt(&snippet.name_any()).await?;
+    let old_status = existing.as_ref().and_then(|ea| ea.status.clone()).unwrap_or_default();
+    apply_object(&api, snippet, existing).await?;
+    apply_status(ctx, &api, snippet, stored, old_status).await?;
+    if stored.written && published != Some(stored.key.digest()) {
+        let revision = stored.key.digest();
+        let message = format!("published revision {revision}");
+        ctx.events.info(snippet, REASON_ARTIFACT_PUBLISHED, "Publish", &message).await;
+        tracing::info!(snippet = %stored.key.snippet(), %revision, "published a new revision");
+    }
+    Ok(())
+}
+
+/// Applies the ExternalArtifact object unless the `existing` one already is ours with the desired spec.
+async fn apply_object(
+    api: &Api<ExternalArtifact>,
+    snippet: &JsonnetSnippet,
+    existing: Option<ExternalArtifact>,
+) -> Result<()> {
     let desired = desired_external_artifact(snippet);
-    let owned = existing.as_ref().is_some_and(|ea| {
+    let owned = existing.is_some_and(|ea| {
         ea.spec == desired.spec
             && ea
                 .owner_references()
@@ -62,58 +82,51 @@ pub async fn publish_artifact(ctx: &Context, snippet: &JsonnetSnippet, key: &Art
                 .any(|o| Some(&o.uid) == snippet.metadata.uid.as_ref() && o.controller == Some(true))
     });
     if !owned {
-        api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&desired)).await?;
+        api.patch(&snippet.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&desired)).await?;
     }
+    Ok(())
+}
 
-    let digest = key.digest().to_string();
-    let old_status = existing.and_then(|ea| ea.status).unwrap_or_default();
+/// The ExternalArtifact status that serves `stored`; an unchanged digest keeps its `lastUpdateTime`.
+fn desired_status(stored: &Stored, base_url: &str, old_status: &ExternalArtifactStatus) -> ExternalArtifactStatus {
+    let digest = stored.key.digest().to_string();
     let last_update_time = match &old_status.artifact {
         Some(old) if old.digest == digest => old.last_update_time.clone(),
         _ => Time(Timestamp::now()),
     };
-    let ready = Condition::new(
-        READY,
-        ConditionStatus::True,
-        REASON_SUCCEEDED,
-        &format!("stored artifact for revision '{digest}'"),
-        None,
-    );
-    let status = ExternalArtifactStatus {
+    let old_conditions = old_status.conditions.as_deref().unwrap_or_default();
+    ExternalArtifactStatus {
+        conditions: Some(conditions::merge(old_conditions, conditions::artifact_stored(&digest))),
         artifact: Some(Artifact {
             digest: digest.clone(),
             last_update_time,
             metadata: None,
-            path: key.relative_path(),
+            path: stored.key.relative_path(),
             revision: digest,
-            size: i64::try_from(size).ok(),
-            url: key.url(&ctx.base_url),
+            size: i64::try_from(stored.size).ok(),
+            url: stored.key.url(base_url),
         }),
-        conditions: Some(conditions::merge(old_status.conditions.as_deref().unwrap_or_default(), vec![ready], &[])),
-    };
+    }
+}
+
+/// Applies the ExternalArtifact's `/status` unless it already serves `stored`.
+async fn apply_status(
+    ctx: &Context,
+    api: &Api<ExternalArtifact>,
+    snippet: &JsonnetSnippet,
+    stored: &Stored,
+    old_status: ExternalArtifactStatus,
+) -> Result<()> {
+    let status = desired_status(stored, &ctx.base_url, &old_status);
     if status != old_status {
         let patch = json!({
             "apiVersion": ExternalArtifact::api_version(&()),
             "kind": ExternalArtifact::kind(&()),
             "status": status,
         });
-        api.patch_status(&name, &PatchParams::apply(STATUS_FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+        let params = PatchParams::apply(STATUS_FIELD_MANAGER).force();
+        api.patch_status(&snippet.name_any(), &params, &Patch::Apply(&patch)).await?;
     }
-    Ok(())
-}
-
-/// Applies `status` to the snippet's `/status` unless it already is the current status.
-pub async fn write_snippet_status(ctx: &Context, snippet: &JsonnetSnippet, status: JsonnetSnippetStatus) -> Result<()> {
-    if snippet.status.as_ref() == Some(&status) {
-        return Ok(());
-    }
-    let api: Api<JsonnetSnippet> = Api::namespaced(ctx.client.clone(), &snippet.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": JsonnetSnippet::api_version(&()),
-        "kind": JsonnetSnippet::kind(&()),
-        "status": status,
-    });
-    api.patch_status(&snippet.name_any(), &PatchParams::apply(STATUS_FIELD_MANAGER).force(), &Patch::Apply(&patch))
-        .await?;
     Ok(())
 }
 
@@ -138,5 +151,18 @@ mod tests {
         assert_eq!((owner.uid.as_str(), owner.controller), ("1234", Some(true)));
         let json = serde_json::to_value(desired_external_artifact(&snippet)).unwrap();
         assert!(json.get("status").is_none(), "the object apply must not touch status");
+    }
+
+    #[test]
+    fn the_artifact_status_serves_the_revision_and_is_stable_when_unchanged() {
+        let key = jaas_shared::ArtifactKey::new("team", "web", Digest::from_sha256([3; 32])).unwrap();
+        let stored = Stored { key: key.clone(), size: 42, written: true };
+        let first = desired_status(&stored, "http://srv", &ExternalArtifactStatus::default());
+        let artifact = first.artifact.as_ref().unwrap();
+        assert_eq!((artifact.digest.as_str(), artifact.size), (key.digest().to_string().as_str(), Some(42)));
+        assert_eq!((artifact.url.clone(), artifact.path.clone()), (key.url("http://srv"), key.relative_path()));
+        let ready = conditions::find(first.conditions.as_deref().unwrap(), conditions::READY).unwrap();
+        assert_eq!(ready.status, conditions::ConditionStatus::True);
+        assert_eq!(desired_status(&stored, "http://srv", &first), first, "an unchanged revision writes nothing");
     }
 }

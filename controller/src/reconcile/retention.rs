@@ -1,26 +1,26 @@
-//! Retention of one snippet's revisions in storage: keep `spec.history` revisions, delete the others once they
-//! have been superseded for `--artifact-gc-grace`. The decision is `jaas_shared::gc::plan_deletions`, computed from
-//! what storage lists before anything is deleted, so a restarted or newly elected controller decides the same.
+//! The retention step of a snippet's reconcile: keep `spec.history` revisions in storage, delete the others once
+//! they have been superseded for `--artifact-gc-grace`, and report what is kept as `status.history`. The decision
+//! is `jaas_shared::gc::plan_deletions`, computed from what storage lists before anything is deleted, so a
+//! restarted or newly elected controller decides the same.
 
 use std::cmp::Reverse;
 use std::time::{Duration, SystemTime};
 
 use jaas_shared::gc::{Revision, plan_deletions};
 use jaas_shared::{Digest, ObjectMeta, SnippetRef};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 
 use crate::crd::HistoryEntry;
 use crate::error::Result;
-use crate::reconcile::Context;
+use crate::reconcile::context::Context;
+use crate::time::to_metav1;
 
 /// What retention left in storage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retained {
     /// The stored revisions, the current one first, then newest first.
     pub history: Vec<HistoryEntry>,
-    /// Whether superseded revisions still wait for their grace period to end.
-    pub pending: bool,
+    /// How soon to look again, while superseded revisions still wait for their grace period to end.
+    pub recheck: Option<Duration>,
 }
 
 /// Orders stored revisions as `status.history` shows them: the current one first, then newest first.
@@ -31,20 +31,16 @@ fn ordered(mut stored: Vec<ObjectMeta>, current: Option<Digest>) -> Vec<ObjectMe
     stored
 }
 
-/// A `metav1.Time` for a storage timestamp (whole seconds, as the API server stores it).
-pub fn to_time(time: SystemTime) -> Time {
-    let seconds = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    Time(Timestamp::from_second(i64::try_from(seconds).unwrap_or(i64::MAX)).unwrap_or(Timestamp::UNIX_EPOCH))
-}
-
 /// The `status.history` entry of a stored revision.
-pub fn history_entry(meta: &ObjectMeta, base_url: &str) -> HistoryEntry {
+fn history_entry(meta: &ObjectMeta, base_url: &str) -> HistoryEntry {
     let digest = meta.key.digest().to_string();
-    HistoryEntry { revision: digest.clone(), digest, url: meta.key.url(base_url), time: to_time(meta.last_modified) }
+    HistoryEntry { revision: digest.clone(), digest, url: meta.key.url(base_url), time: to_metav1(meta.last_modified) }
 }
 
-/// Deletes the revisions `plan_deletions` selects and reports what is left.
-pub async fn enforce(ctx: &Context, snippet: &SnippetRef, current: Option<Digest>, history: usize) -> Result<Retained> {
+/// Deletes the revisions `plan_deletions` selects, keeping `history` (`spec.history`) besides those in their grace
+/// period, and reports what is left.
+pub async fn enforce(ctx: &Context, snippet: &SnippetRef, current: Option<Digest>, history: u32) -> Result<Retained> {
+    let history = usize::try_from(history).unwrap_or(1);
     let metrics = &ctx.metrics;
     let stored = metrics.storage_op("list", ctx.store.list(snippet)).await?;
     let revisions: Vec<Revision> =
@@ -57,12 +53,13 @@ pub async fn enforce(ctx: &Context, snippet: &SnippetRef, current: Option<Digest
     }
     let kept: Vec<ObjectMeta> = stored.into_iter().filter(|m| !doomed.contains(&m.key.digest())).collect();
     let pending = kept.len() > history.max(1);
+    let recheck = pending.then(|| recheck_after(ctx.gc_grace));
     let history = ordered(kept, current).iter().map(|m| history_entry(m, &ctx.base_url)).collect();
-    Ok(Retained { history, pending })
+    Ok(Retained { history, recheck })
 }
 
 /// How soon to look again while superseded revisions wait out their grace period.
-pub fn recheck_after(grace: Duration) -> Duration {
+fn recheck_after(grace: Duration) -> Duration {
     (grace / 4).clamp(Duration::from_secs(1), Duration::from_mins(1))
 }
 

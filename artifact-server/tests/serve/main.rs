@@ -1,6 +1,10 @@
-//! Unit tests of the artifact handler against [`FakeStore`]: every status code, HEAD/GET agreement, the cache
-//! keeping revisions served while storage is down but forgetting artifacts storage no longer has, and hostile paths
-//! never reaching storage.
+//! The artifact handler through its public API, in process, against [`FakeStore`]: every status code, HEAD/GET
+//! agreement, the cache keeping revisions served while storage is down but forgetting artifacts storage no longer
+//! has, concurrent misses sharing one read, and hostile paths never reaching storage.
+
+#![allow(clippy::unwrap_used)]
+
+mod fake_store;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -10,13 +14,12 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{App, test, web};
+use fake_store::FakeStore;
+use jaas_artifact_server::backend::Backend;
+use jaas_artifact_server::cache::ArtifactCache;
+use jaas_artifact_server::metrics::ServerMetrics;
+use jaas_artifact_server::serve::{ArtifactService, handle};
 use jaas_shared::{ArtifactKey, Digest};
-
-use super::{ArtifactService, handle};
-use crate::backend::Backend;
-use crate::cache::ArtifactCache;
-use crate::fake_store::FakeStore;
-use crate::metrics::ServerMetrics;
 
 const SMALL: &[u8] = b"0123456789";
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -29,22 +32,24 @@ fn large() -> Vec<u8> {
     (0..100u8).collect()
 }
 
-/// A store holding `SMALL` (cacheable) and `large()` (over the 32-byte object limit) and a service over it whose
-/// cache entries are not revalidated within a test's lifetime.
-fn fixture() -> (Arc<FakeStore>, web::Data<ArtifactService>) {
+/// A store holding `SMALL` (cacheable) and `large()` (over the 32-byte object limit), a service over it whose
+/// cache entries are not revalidated within a test's lifetime, and the service's metrics.
+fn fixture() -> (Arc<FakeStore>, web::Data<ArtifactService>, ServerMetrics) {
     fixture_revalidating_after(Duration::from_hours(1))
 }
 
 /// [`fixture`] with cache hits revalidated once an entry was checked `revalidate_after` ago.
-fn fixture_revalidating_after(revalidate_after: Duration) -> (Arc<FakeStore>, web::Data<ArtifactService>) {
+fn fixture_revalidating_after(
+    revalidate_after: Duration,
+) -> (Arc<FakeStore>, web::Data<ArtifactService>, ServerMetrics) {
     let store = Arc::new(FakeStore::default());
     store.insert(&key(SMALL), SMALL);
     store.insert(&key(&large()), &large());
     let metrics = ServerMetrics::new().unwrap();
     let backend = Backend::new(store.clone(), TIMEOUT, metrics.clone());
     let cache = ArtifactCache::new(1024, 32, revalidate_after);
-    let service = ArtifactService::new(backend, cache, metrics, Duration::from_secs(7));
-    (store, web::Data::new(service))
+    let service = ArtifactService::new(backend, cache, metrics.clone(), Duration::from_secs(7));
+    (store, web::Data::new(service), metrics)
 }
 
 async fn call(
@@ -78,7 +83,7 @@ fn body_size(response: &ServiceResponse) -> BodySize {
 
 #[actix_web::test]
 async fn get_serves_the_artifact_with_immutable_caching_headers_then_from_memory() {
-    let (store, service) = fixture();
+    let (store, service, _) = fixture();
     let path = key(SMALL).url_path();
     let response = call(&service, Method::GET, &path, &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -96,7 +101,7 @@ async fn get_serves_the_artifact_with_immutable_caching_headers_then_from_memory
 
 #[actix_web::test]
 async fn head_and_get_agree_on_status_and_headers() {
-    let (_store, service) = fixture();
+    let (_store, service, _) = fixture();
     for body in [SMALL.to_vec(), large()] {
         let path = key(&body).url_path();
         for headers in [vec![], vec![(header::RANGE, "bytes=2-4")], vec![(header::RANGE, "bytes=500-")]] {
@@ -115,7 +120,7 @@ async fn head_and_get_agree_on_status_and_headers() {
 
 #[actix_web::test]
 async fn a_single_range_is_206_several_are_200_and_an_impossible_one_is_416() {
-    let (_store, service) = fixture();
+    let (_store, service, _) = fixture();
     for body in [SMALL.to_vec(), large()] {
         let path = key(&body).url_path();
         let partial = call(&service, Method::GET, &path, &[(header::RANGE, "bytes=2-4")]).await;
@@ -135,7 +140,7 @@ async fn a_single_range_is_206_several_are_200_and_an_impossible_one_is_416() {
 
 #[actix_web::test]
 async fn a_matching_if_none_match_is_304_and_another_one_is_200() {
-    let (_store, service) = fixture();
+    let (_store, service, _) = fixture();
     let etag = format!("\"{}\"", Digest::of(SMALL).hex());
     let path = key(SMALL).url_path();
     for _ in 0..2 {
@@ -156,7 +161,7 @@ async fn a_matching_if_none_match_is_304_and_another_one_is_200() {
 
 #[actix_web::test]
 async fn unknown_artifacts_and_other_paths_are_404_other_methods_405() {
-    let (_store, service) = fixture();
+    let (_store, service, _) = fixture();
     assert_eq!(call(&service, Method::GET, &key(b"nope").url_path(), &[]).await.status(), StatusCode::NOT_FOUND);
     for path in ["/", "/team-a", "/team-a/web", "/team-a/web/", "/metrics", "/healthz"] {
         assert_eq!(call(&service, Method::GET, path, &[]).await.status(), StatusCode::NOT_FOUND, "{path}");
@@ -168,7 +173,7 @@ async fn unknown_artifacts_and_other_paths_are_404_other_methods_405() {
 
 #[actix_web::test]
 async fn cached_artifacts_survive_an_outage_and_uncached_ones_get_503() {
-    let (store, service) = fixture();
+    let (store, service, _) = fixture();
     let cached = key(SMALL).url_path();
     assert_eq!(call(&service, Method::GET, &cached, &[]).await.status(), StatusCode::OK);
     store.down.store(true, Ordering::SeqCst);
@@ -182,7 +187,7 @@ async fn cached_artifacts_survive_an_outage_and_uncached_ones_get_503() {
 #[actix_web::test]
 async fn a_deleted_artifact_stops_being_served_from_the_cache_once_the_interval_has_passed() {
     let interval = Duration::from_millis(250);
-    let (store, service) = fixture_revalidating_after(interval);
+    let (store, service, metrics) = fixture_revalidating_after(interval);
     let path = key(SMALL).url_path();
     assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
     store.remove(&key(SMALL));
@@ -193,9 +198,8 @@ async fn a_deleted_artifact_stops_being_served_from_the_cache_once_the_interval_
     let after = call(&service, Method::GET, &path, &[]).await;
     assert_eq!(after.status(), StatusCode::NOT_FOUND);
     assert_eq!(store.calls(), 2, "one HEAD to revalidate");
-    assert_eq!(service.cache.used_bytes(), 0, "the entry was evicted");
-    assert_eq!(service.metrics.cache_bytes.get(), 0);
-    assert_eq!(service.metrics.cache_revalidations.with_label_values(&["gone"]).get(), 1);
+    assert_eq!(metrics.cache_bytes.get(), 0, "the entry was evicted");
+    assert_eq!(metrics.cache_revalidations.with_label_values(&["gone"]).get(), 1);
     let head = call(&service, Method::HEAD, &path, &[]).await;
     assert_eq!(head.status(), StatusCode::NOT_FOUND, "a miss now");
     assert_eq!(store.calls(), 3);
@@ -204,7 +208,7 @@ async fn a_deleted_artifact_stops_being_served_from_the_cache_once_the_interval_
 #[actix_web::test]
 async fn a_revalidated_hit_that_storage_confirms_is_served_and_not_checked_again_for_an_interval() {
     let interval = Duration::from_millis(250);
-    let (store, service) = fixture_revalidating_after(interval);
+    let (store, service, metrics) = fixture_revalidating_after(interval);
     let path = key(SMALL).url_path();
     assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
     tokio::time::sleep(interval + Duration::from_millis(20)).await;
@@ -214,13 +218,13 @@ async fn a_revalidated_hit_that_storage_confirms_is_served_and_not_checked_again
         assert_eq!(test::read_body(hit).await, &SMALL[2..5]);
     }
     assert_eq!(store.calls(), 2, "one GET, then one HEAD for the three hits");
-    assert_eq!(service.metrics.cache_revalidations.with_label_values(&["present"]).get(), 1);
-    assert_eq!(service.metrics.cache_hits.get(), 3);
+    assert_eq!(metrics.cache_revalidations.with_label_values(&["present"]).get(), 1);
+    assert_eq!(metrics.cache_hits.get(), 3);
 }
 
 #[actix_web::test]
 async fn if_none_match_on_a_deleted_cached_artifact_is_404_not_304() {
-    let (store, service) = fixture_revalidating_after(Duration::ZERO);
+    let (store, service, _) = fixture_revalidating_after(Duration::ZERO);
     let path = key(SMALL).url_path();
     let etag = format!("\"{}\"", Digest::of(SMALL).hex());
     assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
@@ -236,7 +240,7 @@ async fn if_none_match_on_a_deleted_cached_artifact_is_404_not_304() {
 
 #[actix_web::test]
 async fn when_storage_cannot_answer_a_revalidation_the_cached_copy_is_served() {
-    let (store, service) = fixture_revalidating_after(Duration::ZERO);
+    let (store, service, metrics) = fixture_revalidating_after(Duration::ZERO);
     let path = key(SMALL).url_path();
     let etag = format!("\"{}\"", Digest::of(SMALL).hex());
     assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
@@ -246,13 +250,13 @@ async fn when_storage_cannot_answer_a_revalidation_the_cached_copy_is_served() {
     let not_modified = call(&service, Method::GET, &path, &[(header::IF_NONE_MATCH, &etag)]).await;
     assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(store.calls(), 3, "both hits tried to revalidate");
-    assert_eq!(service.metrics.cache_revalidations.with_label_values(&["error"]).get(), 2);
+    assert_eq!(metrics.cache_revalidations.with_label_values(&["error"]).get(), 2);
 }
 
 #[actix_web::test]
 async fn a_hanging_revalidation_delays_one_hit_per_interval_and_no_concurrent_one() {
     let interval = Duration::from_millis(150);
-    let (store, service) = fixture_revalidating_after(interval);
+    let (store, service, _) = fixture_revalidating_after(interval);
     let path = key(SMALL).url_path();
     assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
     tokio::time::sleep(interval + Duration::from_millis(20)).await;
@@ -294,7 +298,7 @@ async fn concurrent_gets(
 
 #[actix_web::test]
 async fn concurrent_misses_on_one_artifact_share_one_storage_read() {
-    let (store, service) = fixture();
+    let (store, service, metrics) = fixture();
     let responses = concurrent_gets(&store, &service, &key(SMALL).url_path(), 5).await;
     for response in responses {
         assert_eq!(response.status(), StatusCode::OK);
@@ -302,13 +306,13 @@ async fn concurrent_misses_on_one_artifact_share_one_storage_read() {
         assert_eq!(test::read_body(response).await, SMALL);
     }
     assert_eq!(store.calls(), 1, "five concurrent misses, one storage read");
-    assert_eq!(service.metrics.coalesced_misses.get(), 4);
-    assert_eq!(service.misses.in_flight(), 0);
+    assert_eq!(metrics.coalesced_misses.get(), 4);
+    assert_eq!(service.misses_in_flight(), 0);
 }
 
 #[actix_web::test]
 async fn concurrent_misses_during_an_outage_share_the_one_failure() {
-    let (store, service) = fixture();
+    let (store, service, _) = fixture();
     store.down.store(true, Ordering::SeqCst);
     let started = std::time::Instant::now();
     let responses = concurrent_gets(&store, &service, &key(SMALL).url_path(), 5).await;
@@ -322,19 +326,19 @@ async fn concurrent_misses_during_an_outage_share_the_one_failure() {
 
 #[actix_web::test]
 async fn concurrent_misses_on_an_uncacheable_artifact_each_stream_it() {
-    let (store, service) = fixture();
+    let (store, service, metrics) = fixture();
     let responses = concurrent_gets(&store, &service, &key(&large()).url_path(), 3).await;
     for response in responses {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(test::read_body(response).await, large());
     }
     assert_eq!(store.calls(), 3, "too large to share through the cache: one read per request");
-    assert_eq!(service.metrics.coalesced_misses.get(), 0);
+    assert_eq!(metrics.coalesced_misses.get(), 0);
 }
 
 #[actix_web::test]
 async fn a_hanging_backend_becomes_503_within_the_timeout() {
-    let (store, service) = fixture();
+    let (store, service, _) = fixture();
     store.hang.store(true, Ordering::SeqCst);
     let started = std::time::Instant::now();
     let response = call(&service, Method::GET, &key(SMALL).url_path(), &[]).await;
@@ -344,7 +348,7 @@ async fn a_hanging_backend_becomes_503_within_the_timeout() {
 
 #[actix_web::test]
 async fn hostile_paths_never_reach_storage() {
-    let (store, service) = fixture();
+    let (store, service, _) = fixture();
     let file = format!("sha256-{}.tar.gz", Digest::of(SMALL).hex());
     let long = format!("/team-a/{}/{file}", "a".repeat(16 * 1024));
     for path in [

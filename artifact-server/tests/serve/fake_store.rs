@@ -1,4 +1,4 @@
-//! An in-process [`ArtifactStore`] for unit tests: objects in a map, a call counter, and switches that make it
+//! An in-process [`ArtifactStore`] for the handler tests: objects in a map, a call counter, and switches that make it
 //! unreachable, slow or hang, so the handler's error paths can be driven without a real backend.
 
 use std::collections::HashMap;

@@ -1,0 +1,44 @@
+//! What every step of a reconcile reads: the clients, the flags that shape reconciling, and the two per-snippet
+//! memories (the render memo and the failure backoff), with the key both are kept under.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jaas_render::Renderer;
+use jaas_shared::ArtifactStore;
+use kube::{Client, ResourceExt};
+
+use crate::crd::JsonnetSnippet;
+use crate::events::EventPublisher;
+use crate::metrics::Metrics;
+use crate::reconcile::backoff::FailureBackoff;
+use crate::reconcile::memo::RenderMemo;
+
+/// Everything a reconcile needs.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Where tarballs are stored.
+    pub store: Arc<dyn ArtifactStore>,
+    /// Evaluates snippets.
+    pub renderer: Arc<Renderer>,
+    /// `--storage-base-url`, without a trailing slash.
+    pub base_url: String,
+    /// `--artifact-gc-grace`.
+    pub gc_grace: Duration,
+    /// `--max-withdraw-wait`.
+    pub max_withdraw_wait: Duration,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// Publishes Events.
+    pub events: EventPublisher,
+    /// Last render outcomes, so that our own writes never cause a render.
+    pub memo: RenderMemo,
+    /// Consecutive failed reconciles of each snippet, which set how long to wait before the next attempt.
+    pub backoff: FailureBackoff,
+}
+
+/// The key a snippet's render memo and failure backoff are kept under: `namespace/name`.
+pub fn snippet_key(snippet: &JsonnetSnippet) -> String {
+    format!("{}/{}", snippet.namespace().unwrap_or_default(), snippet.name_any())
+}
