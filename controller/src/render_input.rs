@@ -65,7 +65,10 @@ fn yaml_documents(origin: &str, yaml: &str) -> Result<Vec<Value>, ManifestError>
 /// The libraries `snippet` lists, in its order, from `available`, looked up where the controller looks: in the
 /// snippet's namespace. A library manifest without a namespace counts as being in the snippet's (as when both are
 /// applied with `kubectl apply -n`); when several define one library, the last wins (as with `kubectl apply`).
-pub fn libraries_for(snippet: &JsonnetSnippet, available: &[JsonnetLibrary]) -> Result<Vec<JsonnetLibrary>, RenderError> {
+pub fn libraries_for(
+    snippet: &JsonnetSnippet,
+    available: &[JsonnetLibrary],
+) -> Result<Vec<JsonnetLibrary>, RenderError> {
     let namespace = snippet.namespace().unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     let in_namespace = |library: &JsonnetLibrary| library.namespace().is_none_or(|ns| ns == namespace);
     snippet
@@ -148,18 +151,33 @@ spec: {}
         assert_eq!(picked[1].spec.files.len(), 0, "the default {{}} applies");
         let missing = libraries_for(&snippet, &available[2..]).unwrap_err();
         assert_eq!(missing, library_not_found("kube", "team"));
-        assert_eq!(missing.to_string(), r#"library not found: JsonnetLibrary "kube" does not exist in namespace "team""#);
+        assert_eq!(
+            missing.to_string(),
+            r#"library not found: JsonnetLibrary "kube" does not exist in namespace "team""#
+        );
     }
 
     #[test]
     fn bad_manifests_name_their_file_and_document() {
         let cases = [
-            (read_snippet("s.yaml", &SNIPPET.replace("history: 2.0", "history: 51")).unwrap_err(), "s.yaml: JsonnetSnippet.jaas.metio.wtf \"demo\" is invalid: spec.history: Invalid value: 51: spec.history in body should be less than or equal to 50"),
-            (read_snippet("s.yaml", &format!("{SNIPPET}---\n{SNIPPET}")).unwrap_err(), "s.yaml: expected one JsonnetSnippet document, found 2"),
+            (
+                read_snippet("s.yaml", &SNIPPET.replace("history: 2.0", "history: 51")).unwrap_err(),
+                "s.yaml: JsonnetSnippet.jaas.metio.wtf \"demo\" is invalid: spec.history: Invalid value: 51: spec.history in body should be less than or equal to 50",
+            ),
+            (
+                read_snippet("s.yaml", &format!("{SNIPPET}---\n{SNIPPET}")).unwrap_err(),
+                "s.yaml: expected one JsonnetSnippet document, found 2",
+            ),
             (read_snippet("s.yaml", "a: [").unwrap_err(), "s.yaml: not valid YAML: "),
             // YAML 1.1 octal, as kubectl reads it: 0755 is 493.
-            (read_snippet("s.yaml", &SNIPPET.replace("history: 2.0", "history: 0755")).unwrap_err(), "s.yaml: JsonnetSnippet.jaas.metio.wtf \"demo\" is invalid: spec.history: Invalid value: 493: "),
-            (read_libraries("l.yaml", &format!("{LIBRARIES}---\n{SNIPPET}")).unwrap_err(), "l.yaml (document 4): JsonnetSnippet.jaas.metio.wtf \"demo\" is invalid: kind: Invalid value: \"JsonnetSnippet\": must be JsonnetLibrary"),
+            (
+                read_snippet("s.yaml", &SNIPPET.replace("history: 2.0", "history: 0755")).unwrap_err(),
+                "s.yaml: JsonnetSnippet.jaas.metio.wtf \"demo\" is invalid: spec.history: Invalid value: 493: ",
+            ),
+            (
+                read_libraries("l.yaml", &format!("{LIBRARIES}---\n{SNIPPET}")).unwrap_err(),
+                "l.yaml (document 4): JsonnetSnippet.jaas.metio.wtf \"demo\" is invalid: kind: Invalid value: \"JsonnetSnippet\": must be JsonnetLibrary",
+            ),
         ];
         for (error, expected) in cases {
             assert!(error.to_string().starts_with(expected), "{error}");

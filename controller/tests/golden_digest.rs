@@ -19,7 +19,7 @@ const RENDERED_SHA256: &str = "3fa295da05fbaa5079f81c58648629bbf0b6e4199bd4c110b
 const SOURCE_SHA256: &str = "f9ecfb510773d75b77aa3ba0687f2c10b132e2a73654b6a4323b6f7625158cbe";
 
 fn renderer() -> Renderer {
-    let limits = Limits { evaluation_timeout: Duration::from_secs(60), max_stack: 500, max_artifact_bytes: 0 };
+    let limits = Limits { evaluation_timeout: Duration::from_mins(1), max_stack: 500, max_artifact_bytes: 0 };
     let worker = WorkerCommand { program: env!("CARGO_BIN_EXE_jaas").into(), args: vec!["eval-worker".to_owned()] };
     Renderer::new(limits, 1, worker)
 }

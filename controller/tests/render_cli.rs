@@ -250,6 +250,7 @@ spec:
     let output = render(&[&at(&dir, "snippet.yaml"), "--library", &at(&dir, "library.yaml")]);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stdout(&output), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-tla\n");
-    let warning = format!("warning: {}: unknown field \"spec.histroy\", which the API server drops\n", at(&dir, "snippet.yaml"));
+    let warning =
+        format!("warning: {}: unknown field \"spec.histroy\", which the API server drops\n", at(&dir, "snippet.yaml"));
     assert_eq!(stderr(&output), warning);
 }

@@ -37,7 +37,10 @@ fn snippet_cases() -> Vec<(&'static str, Value)> {
         ("wrong type of a map value", snippet(&json!({"files": {"main.jsonnet": 1}}))),
         ("missing required value", snippet(&json!({"tlas": [{"name": "a", "value": "x"}, {"name": "b"}]}))),
         ("null required value", snippet(&json!({"externalVariables": [{"name": "a", "value": null}]}))),
-        ("missing spec", json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": "demo"}})),
+        (
+            "missing spec",
+            json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": "demo"}}),
+        ),
         ("history 0", snippet(&json!({"history": 0}))),
         ("history 51", snippet(&json!({"history": 51}))),
         ("history 51.5", snippet(&json!({"history": 51.5}))),
@@ -53,20 +56,32 @@ fn snippet_cases() -> Vec<(&'static str, Value)> {
         ("output of the wrong type", snippet(&json!({"output": 1}))),
         ("null array item", snippet(&json!({"tlas": [null]}))),
         ("two errors at once", snippet(&json!({"history": 0, "output": "yaml"}))),
-        ("errors in several fields", snippet(&json!({"history": 51.5, "entryFile": "", "interval": "1d", "suspend": "no"}))),
-        ("bad name", json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": "Demo_x"}, "spec": {"history": 0}})),
-        ("missing name", json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {}, "spec": {}})),
+        (
+            "errors in several fields",
+            snippet(&json!({"history": 51.5, "entryFile": "", "interval": "1d", "suspend": "no"})),
+        ),
+        (
+            "bad name",
+            json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": "Demo_x"}, "spec": {"history": 0}}),
+        ),
+        (
+            "missing name",
+            json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {}, "spec": {}}),
+        ),
         ("accepted: empty spec", snippet(&json!({}))),
         (
             "accepted: nulls, unknown fields, integral float",
             snippet(&json!({"history": 5.0, "entryFile": null, "interval": null, "extra": 1,
                            "tlas": [{"name": "a", "value": "b", "code": null, "x": 1}], "files": {"a": null}})),
         ),
-        ("accepted: everything set", snippet(&json!({
-            "entryFile": "app.jsonnet", "files": {"app.jsonnet": "{}"}, "libraries": ["x"], "history": 50,
-            "externalVariables": [{"name": "e", "value": "v", "code": true}], "tlas": [], "output": "source",
-            "interval": "1h30m", "suspend": true, "serviceAccountName": "",
-        }))),
+        (
+            "accepted: everything set",
+            snippet(&json!({
+                "entryFile": "app.jsonnet", "files": {"app.jsonnet": "{}"}, "libraries": ["x"], "history": 50,
+                "externalVariables": [{"name": "e", "value": "v", "code": true}], "tlas": [], "output": "source",
+                "interval": "1h30m", "suspend": true, "serviceAccountName": "",
+            })),
+        ),
     ]
 }
 
@@ -75,7 +90,10 @@ fn library_cases() -> Vec<(&'static str, Value)> {
     vec![
         ("library: file of the wrong type and an empty file", library(&json!({"files": {"a": 1, "b": ""}}))),
         ("library: files not a map", library(&json!({"files": ["a"]}))),
-        ("library: missing spec", json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary", "metadata": {"name": "lib"}})),
+        (
+            "library: missing spec",
+            json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary", "metadata": {"name": "lib"}}),
+        ),
         ("library: accepted", library(&json!({"other": 1}))),
     ]
 }
@@ -131,9 +149,9 @@ fn consume_in_field_order(list: &str, remaining: &[(String, String)]) -> bool {
 
 fn path_of(error: &FieldError) -> &str {
     match error {
-        FieldError::Required { path, .. } | FieldError::Invalid { path, .. } | FieldError::NotSupported { path, .. } => {
-            path
-        }
+        FieldError::Required { path, .. }
+        | FieldError::Invalid { path, .. }
+        | FieldError::NotSupported { path, .. } => path,
     }
 }
 
@@ -179,7 +197,8 @@ async fn local_admission_gives_the_api_servers_verdict_and_message() {
 
 #[test]
 fn messages_match_in_any_order_across_fields_but_not_within_one() {
-    let invalid = |path: &str, detail: &str| FieldError::Invalid { path: path.into(), value: json!(0), detail: detail.into() };
+    let invalid =
+        |path: &str, detail: &str| FieldError::Invalid { path: path.into(), value: json!(0), detail: detail.into() };
     let rejection = Rejection {
         qualified_kind: "K.g".into(),
         name: "n".into(),

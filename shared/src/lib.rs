@@ -26,7 +26,7 @@
 //!
 //! # Backends
 //! [`local::LocalStore`] (atomic temp file + fsync + rename, with a sweep of `*.tar.gz.tmp` residue) and
-//! [`s3::S3Store`] (aws-sdk-s3 on rustls/ring). Both pass the same conformance suite (`tests/conformance.rs`).
+//! [`s3::S3Store`] (aws-sdk-s3 on rustls/ring). Both pass the same conformance suite (`tests/conformance/`).
 
 pub mod config;
 pub mod gc;

@@ -1,5 +1,5 @@
 //! The `ArtifactStore` trait: a narrow, object-store shaped interface that both backends implement and the one
-//! conformance suite (`tests/conformance.rs`) checks. Callers never see whether the bytes live on disk or in S3.
+//! conformance suite (`tests/conformance/`) checks. Callers never see whether the bytes live on disk or in S3.
 
 use std::ops::Range;
 use std::time::SystemTime;

@@ -1,10 +1,12 @@
 //! The artifact handler through its public API, in process, against [`FakeStore`]: every status code, HEAD/GET
-//! agreement, the cache keeping revisions served while storage is down but forgetting artifacts storage no longer
-//! has, concurrent misses sharing one read, and hostile paths never reaching storage.
+//! agreement, ranges, `If-None-Match` and hostile paths never reaching storage here; the cache through outages and
+//! deletions in [`revalidation`]; concurrent misses and a hanging backend in [`coalescing`].
 
 #![allow(clippy::unwrap_used)]
 
+mod coalescing;
 mod fake_store;
+mod revalidation;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -169,181 +171,6 @@ async fn unknown_artifacts_and_other_paths_are_404_other_methods_405() {
     let response = call(&service, Method::DELETE, &key(SMALL).url_path(), &[]).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(header_of(&response, &header::ALLOW), "GET, HEAD");
-}
-
-#[actix_web::test]
-async fn cached_artifacts_survive_an_outage_and_uncached_ones_get_503() {
-    let (store, service, _) = fixture();
-    let cached = key(SMALL).url_path();
-    assert_eq!(call(&service, Method::GET, &cached, &[]).await.status(), StatusCode::OK);
-    store.down.store(true, Ordering::SeqCst);
-    let hit = call(&service, Method::GET, &cached, &[]).await;
-    assert_eq!(test::read_body(hit).await, SMALL);
-    let miss = call(&service, Method::GET, &key(&large()).url_path(), &[]).await;
-    assert_eq!(miss.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(header_of(&miss, &header::RETRY_AFTER), "7");
-}
-
-#[actix_web::test]
-async fn a_deleted_artifact_stops_being_served_from_the_cache_once_the_interval_has_passed() {
-    let interval = Duration::from_millis(250);
-    let (store, service, metrics) = fixture_revalidating_after(interval);
-    let path = key(SMALL).url_path();
-    assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
-    store.remove(&key(SMALL));
-    let within = call(&service, Method::GET, &path, &[]).await;
-    assert_eq!(test::read_body(within).await, SMALL, "within the interval a hit is served without asking storage");
-    assert_eq!(store.calls(), 1);
-    tokio::time::sleep(interval + Duration::from_millis(20)).await;
-    let after = call(&service, Method::GET, &path, &[]).await;
-    assert_eq!(after.status(), StatusCode::NOT_FOUND);
-    assert_eq!(store.calls(), 2, "one HEAD to revalidate");
-    assert_eq!(metrics.cache_bytes.get(), 0, "the entry was evicted");
-    assert_eq!(metrics.cache_revalidations.with_label_values(&["gone"]).get(), 1);
-    let head = call(&service, Method::HEAD, &path, &[]).await;
-    assert_eq!(head.status(), StatusCode::NOT_FOUND, "a miss now");
-    assert_eq!(store.calls(), 3);
-}
-
-#[actix_web::test]
-async fn a_revalidated_hit_that_storage_confirms_is_served_and_not_checked_again_for_an_interval() {
-    let interval = Duration::from_millis(250);
-    let (store, service, metrics) = fixture_revalidating_after(interval);
-    let path = key(SMALL).url_path();
-    assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
-    tokio::time::sleep(interval + Duration::from_millis(20)).await;
-    for _ in 0..3 {
-        let hit = call(&service, Method::GET, &path, &[(header::RANGE, "bytes=2-4")]).await;
-        assert_eq!(hit.status(), StatusCode::PARTIAL_CONTENT);
-        assert_eq!(test::read_body(hit).await, &SMALL[2..5]);
-    }
-    assert_eq!(store.calls(), 2, "one GET, then one HEAD for the three hits");
-    assert_eq!(metrics.cache_revalidations.with_label_values(&["present"]).get(), 1);
-    assert_eq!(metrics.cache_hits.get(), 3);
-}
-
-#[actix_web::test]
-async fn if_none_match_on_a_deleted_cached_artifact_is_404_not_304() {
-    let (store, service, _) = fixture_revalidating_after(Duration::ZERO);
-    let path = key(SMALL).url_path();
-    let etag = format!("\"{}\"", Digest::of(SMALL).hex());
-    assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
-    let cached = call(&service, Method::GET, &path, &[(header::IF_NONE_MATCH, &etag)]).await;
-    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(store.calls(), 2, "an interval of 0 revalidates every hit, 304s included");
-    store.remove(&key(SMALL));
-    for value in [etag.as_str(), "*"] {
-        let response = call(&service, Method::GET, &path, &[(header::IF_NONE_MATCH, value)]).await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "If-None-Match: {value}");
-    }
-}
-
-#[actix_web::test]
-async fn when_storage_cannot_answer_a_revalidation_the_cached_copy_is_served() {
-    let (store, service, metrics) = fixture_revalidating_after(Duration::ZERO);
-    let path = key(SMALL).url_path();
-    let etag = format!("\"{}\"", Digest::of(SMALL).hex());
-    assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
-    store.down.store(true, Ordering::SeqCst);
-    let hit = call(&service, Method::GET, &path, &[]).await;
-    assert_eq!(test::read_body(hit).await, SMALL);
-    let not_modified = call(&service, Method::GET, &path, &[(header::IF_NONE_MATCH, &etag)]).await;
-    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(store.calls(), 3, "both hits tried to revalidate");
-    assert_eq!(metrics.cache_revalidations.with_label_values(&["error"]).get(), 2);
-}
-
-#[actix_web::test]
-async fn a_hanging_revalidation_delays_one_hit_per_interval_and_no_concurrent_one() {
-    let interval = Duration::from_millis(150);
-    let (store, service, _) = fixture_revalidating_after(interval);
-    let path = key(SMALL).url_path();
-    assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
-    tokio::time::sleep(interval + Duration::from_millis(20)).await;
-    store.hang.store(true, Ordering::SeqCst);
-    let started = std::time::Instant::now();
-    let checking = async {
-        let response = call(&service, Method::GET, &path, &[]).await;
-        (response.status(), started.elapsed())
-    };
-    let others = async {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        for _ in 0..5 {
-            let hit = call(&service, Method::GET, &path, &[]).await;
-            assert_eq!(hit.status(), StatusCode::OK);
-        }
-        (store.calls(), started.elapsed())
-    };
-    let ((status, checked_in), (calls, others_in)) = futures::join!(checking, others);
-    assert_eq!(status, StatusCode::OK, "stale-if-error after the timeout");
-    assert!(checked_in >= TIMEOUT && checked_in < TIMEOUT * 3, "took {checked_in:?}");
-    assert!(others_in < TIMEOUT, "concurrent hits waited for the revalidation: {others_in:?}");
-    assert_eq!(calls, 2, "concurrent hits did not start revalidations of their own");
-    let started = std::time::Instant::now();
-    assert_eq!(call(&service, Method::GET, &path, &[]).await.status(), StatusCode::OK);
-    assert!(started.elapsed() < TIMEOUT, "a failed check still counts for an interval");
-    assert_eq!(store.calls(), 2);
-}
-
-/// `count` GETs of `path` at once, against a store that takes 100 ms per call so that they overlap.
-async fn concurrent_gets(
-    store: &FakeStore,
-    service: &web::Data<ArtifactService>,
-    path: &str,
-    count: usize,
-) -> Vec<ServiceResponse> {
-    store.delay_ms.store(100, Ordering::SeqCst);
-    futures::future::join_all((0..count).map(|_| call(service, Method::GET, path, &[]))).await
-}
-
-#[actix_web::test]
-async fn concurrent_misses_on_one_artifact_share_one_storage_read() {
-    let (store, service, metrics) = fixture();
-    let responses = concurrent_gets(&store, &service, &key(SMALL).url_path(), 5).await;
-    for response in responses {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(body_size(&response), BodySize::Sized(SMALL.len() as u64));
-        assert_eq!(test::read_body(response).await, SMALL);
-    }
-    assert_eq!(store.calls(), 1, "five concurrent misses, one storage read");
-    assert_eq!(metrics.coalesced_misses.get(), 4);
-    assert_eq!(service.misses_in_flight(), 0);
-}
-
-#[actix_web::test]
-async fn concurrent_misses_during_an_outage_share_the_one_failure() {
-    let (store, service, _) = fixture();
-    store.down.store(true, Ordering::SeqCst);
-    let started = std::time::Instant::now();
-    let responses = concurrent_gets(&store, &service, &key(SMALL).url_path(), 5).await;
-    for response in &responses {
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(header_of(response, &header::RETRY_AFTER), "7");
-    }
-    assert_eq!(store.calls(), 1, "the waiting requests got the leader's error instead of asking again");
-    assert!(started.elapsed() < Duration::from_millis(400), "answered together, not one after another");
-}
-
-#[actix_web::test]
-async fn concurrent_misses_on_an_uncacheable_artifact_each_stream_it() {
-    let (store, service, metrics) = fixture();
-    let responses = concurrent_gets(&store, &service, &key(&large()).url_path(), 3).await;
-    for response in responses {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(test::read_body(response).await, large());
-    }
-    assert_eq!(store.calls(), 3, "too large to share through the cache: one read per request");
-    assert_eq!(metrics.coalesced_misses.get(), 0);
-}
-
-#[actix_web::test]
-async fn a_hanging_backend_becomes_503_within_the_timeout() {
-    let (store, service, _) = fixture();
-    store.hang.store(true, Ordering::SeqCst);
-    let started = std::time::Instant::now();
-    let response = call(&service, Method::GET, &key(SMALL).url_path(), &[]).await;
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(started.elapsed() < TIMEOUT * 3, "took {:?}", started.elapsed());
 }
 
 #[actix_web::test]

@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::crd::field_error::{FieldError, Rejection};
-use crate::crd::structural::{apply_defaults, drop_non_nullable_nulls, integral_floats_to_integers, prune_unknown_fields};
+use crate::crd::structural::{
+    apply_defaults, drop_non_nullable_nulls, integral_floats_to_integers, prune_unknown_fields,
+};
 use crate::crd::validate::validate;
 
 /// An object the API server would accept, as it would store it.
@@ -79,7 +81,11 @@ pub fn admit_value(crd: &CustomResourceDefinition, mut document: Value) -> Resul
         if version.is_none() {
             let served = crd.spec.versions.iter().find(|v| v.served).map_or("v1", |v| v.name.as_str());
             let detail = format!("must be {group}/{served}");
-            type_errors.push(FieldError::Invalid { path: "apiVersion".into(), value: api_version.clone().into(), detail });
+            type_errors.push(FieldError::Invalid {
+                path: "apiVersion".into(),
+                value: api_version.clone().into(),
+                detail,
+            });
         }
         // The API server names the kind and group the object claims.
         let claimed_group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
@@ -170,15 +176,39 @@ mod tests {
     #[test]
     fn rejections_carry_the_api_servers_message() {
         let cases = [
-            (snippet(&json!({"history": 51})), r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.history: Invalid value: 51: spec.history in body should be less than or equal to 50"#),
-            (snippet(&json!({"history": 0, "entryFile": ""})), r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: [spec.entryFile: Invalid value: "null": spec.entryFile in body must be of type string: "null", spec.entryFile: Invalid value: "": spec.entryFile in body should be at least 1 chars long, spec.history: Invalid value: 0: spec.history in body should be greater than or equal to 1]"#),
-            (snippet(&json!({"tlas": [{"name": "a"}, {"name": "b"}]})), r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.tlas.value: Required value"#),
-            (snippet(&json!({"tlas": [{"name": "a", "value": null}]})), r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.tlas.value: Required value"#),
-            (snippet(&json!([])), r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec: Invalid value: "array": spec in body must be of type object: "array""#),
+            (
+                snippet(&json!({"history": 51})),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.history: Invalid value: 51: spec.history in body should be less than or equal to 50"#,
+            ),
+            (
+                snippet(&json!({"history": 0, "entryFile": ""})),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: [spec.entryFile: Invalid value: "null": spec.entryFile in body must be of type string: "null", spec.entryFile: Invalid value: "": spec.entryFile in body should be at least 1 chars long, spec.history: Invalid value: 0: spec.history in body should be greater than or equal to 1]"#,
+            ),
+            (
+                snippet(&json!({"tlas": [{"name": "a"}, {"name": "b"}]})),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.tlas.value: Required value"#,
+            ),
+            (
+                snippet(&json!({"tlas": [{"name": "a", "value": null}]})),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.tlas.value: Required value"#,
+            ),
+            (
+                snippet(&json!([])),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec: Invalid value: "array": spec in body must be of type object: "array""#,
+            ),
             (snippet(&Value::Null), r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec: Required value"#),
-            (json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {}, "spec": {}}), r#"JsonnetSnippet.jaas.metio.wtf "" is invalid: metadata.name: Required value: name or generateName is required"#),
-            (json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": "Demo_x"}, "spec": {"history": 0}}), r#"JsonnetSnippet.jaas.metio.wtf "Demo_x" is invalid: [metadata.name: Invalid value: "Demo_x": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), spec.history: Invalid value: 0: spec.history in body should be greater than or equal to 1]"#),
-            (json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary", "metadata": {"name": "demo"}, "spec": {}}), r#"JsonnetLibrary.jaas.metio.wtf "demo" is invalid: kind: Invalid value: "JsonnetLibrary": must be JsonnetSnippet"#),
+            (
+                json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {}, "spec": {}}),
+                r#"JsonnetSnippet.jaas.metio.wtf "" is invalid: metadata.name: Required value: name or generateName is required"#,
+            ),
+            (
+                json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": "Demo_x"}, "spec": {"history": 0}}),
+                r#"JsonnetSnippet.jaas.metio.wtf "Demo_x" is invalid: [metadata.name: Invalid value: "Demo_x": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), spec.history: Invalid value: 0: spec.history in body should be greater than or equal to 1]"#,
+            ),
+            (
+                json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary", "metadata": {"name": "demo"}, "spec": {}}),
+                r#"JsonnetLibrary.jaas.metio.wtf "demo" is invalid: kind: Invalid value: "JsonnetLibrary": must be JsonnetSnippet"#,
+            ),
         ];
         for (document, expected) in cases {
             assert_eq!(message::<JsonnetSnippet>(document.clone()), expected, "{document}");

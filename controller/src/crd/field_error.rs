@@ -227,7 +227,10 @@ mod tests {
         let cases = [
             (FieldError::Required { path: "spec".into(), detail: String::new() }, "spec: Required value"),
             (
-                FieldError::Required { path: "metadata.name".into(), detail: "name or generateName is required".into() },
+                FieldError::Required {
+                    path: "metadata.name".into(),
+                    detail: "name or generateName is required".into(),
+                },
                 "metadata.name: Required value: name or generateName is required",
             ),
             (
@@ -239,7 +242,11 @@ mod tests {
                 "spec.history: Invalid value: 51.5: x",
             ),
             (
-                FieldError::Invalid { path: "spec.history".into(), value: json!(12_345_678_901_234_567_890_u64), detail: "x".into() },
+                FieldError::Invalid {
+                    path: "spec.history".into(),
+                    value: json!(12_345_678_901_234_567_890_u64),
+                    detail: "x".into(),
+                },
                 "spec.history: Invalid value: 1.2345678901234567e+19: x",
             ),
             (
@@ -262,7 +269,10 @@ mod tests {
         let mut rejection =
             Rejection { qualified_kind: "JsonnetSnippet.jaas.metio.wtf".into(), name: "demo".into(), errors: vec![] };
         rejection.errors = vec![required.clone(), required.clone()];
-        assert_eq!(rejection.to_string(), r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.tlas.value: Required value"#);
+        assert_eq!(
+            rejection.to_string(),
+            r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.tlas.value: Required value"#
+        );
         rejection.errors.push(FieldError::Required { path: "spec".into(), detail: String::new() });
         assert_eq!(
             rejection.to_string(),

@@ -3,6 +3,7 @@
 //! API server would.
 
 pub mod admission;
+pub mod bounds;
 pub mod duration;
 pub mod external_artifact;
 pub mod field_error;

@@ -56,7 +56,11 @@ fn declares(schema: &JSONSchemaProps, key: &str) -> bool {
 }
 
 fn property_schema<'s>(schema: &'s JSONSchemaProps, key: &str) -> Option<&'s JSONSchemaProps> {
-    schema.properties.as_ref().and_then(|properties| properties.get(key)).or_else(|| additional_properties_schema(schema))
+    schema
+        .properties
+        .as_ref()
+        .and_then(|properties| properties.get(key))
+        .or_else(|| additional_properties_schema(schema))
 }
 
 fn prune(value: &mut Value, schema: Option<&JSONSchemaProps>, path: &str, pruned: &mut Vec<String>) {

@@ -5,16 +5,18 @@
 //! - an empty string where a non-nullable field is expected is also reported as a `null` of the wrong type
 //!   (`spec.entryFile: Invalid value: "null": spec.entryFile in body must be of type string: "null"`), whatever
 //!   the field's type: go-openapi mistakes Go's zero value for a missing one;
-//! - bounds compare in the value's own type: an integer against a bound truncated to an integer.
+//! - bounds compare in the value's own type: an integer against a bound truncated to an integer (see
+//!   [`check_bounds`]).
 //!
 //! Across fields the API server's order varies from request to request (Go map order); ours is alphabetical.
 //! Patterns use the `regex` crate, whose `\d`, `\w`, `\s` and `\b` are Unicode-aware where Go's are ASCII.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
-use crate::crd::field_error::{FieldError, go_float, go_quote};
-use crate::crd::structural::{TWO_TO_THE_63, additional_properties_schema, item_schema};
+use crate::crd::bounds::check_bounds;
+use crate::crd::field_error::{FieldError, go_quote};
+use crate::crd::structural::{additional_properties_schema, item_schema};
 
 /// Validates `value`, found at `path` (`""` for a whole object), against `schema`.
 pub fn validate(value: &Value, schema: &JSONSchemaProps, path: &str) -> Vec<FieldError> {
@@ -86,60 +88,6 @@ fn check_string(text: &str, schema: &JSONSchemaProps, path: &str, errors: &mut V
     errors.push(FieldError::Invalid { path: path.to_owned(), value: Value::from(text), detail });
 }
 
-/// `minimum` and `maximum` (exclusive or not), compared in the value's type: for an integer, the bound is
-/// truncated to an integer and printed as one (when the bound fits the schema's integer type at all).
-fn check_bounds(number: &Number, schema: &JSONSchemaProps, path: &str, errors: &mut Vec<FieldError>) {
-    let checks = [
-        (schema.minimum, schema.exclusive_minimum == Some(true), false),
-        (schema.maximum, schema.exclusive_maximum == Some(true), true),
-    ];
-    for (bound, exclusive, is_maximum) in checks {
-        let Some(bound) = bound else { continue };
-        let as_integers = number.as_i64().filter(|_| bound_fits_integer_type(schema, bound));
-        #[allow(clippy::cast_possible_truncation)] // Go's int64(bound): truncation is the point
-        let (beyond, bound_text) = if let Some(value) = as_integers {
-            let bound = bound as i64;
-            (out_of_bounds(value.cmp(&bound), exclusive, is_maximum), bound.to_string())
-        } else {
-            let value = number.as_f64().unwrap_or(f64::NAN);
-            let ordering = value.partial_cmp(&bound).unwrap_or(std::cmp::Ordering::Equal);
-            (out_of_bounds(ordering, exclusive, is_maximum), go_float(bound))
-        };
-        if beyond {
-            let relation = match (is_maximum, exclusive) {
-                (true, false) => "less than or equal to",
-                (true, true) => "less than",
-                (false, false) => "greater than or equal to",
-                (false, true) => "greater than",
-            };
-            let detail = format!("{path} in body should be {relation} {bound_text}");
-            errors.push(FieldError::Invalid { path: path.to_owned(), value: Value::Number(number.clone()), detail });
-        }
-    }
-}
-
-fn out_of_bounds(value_versus_bound: std::cmp::Ordering, exclusive: bool, is_maximum: bool) -> bool {
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    match (value_versus_bound, is_maximum) {
-        (Equal, _) => exclusive,
-        (Greater, true) | (Less, false) => true,
-        (Greater, false) | (Less, true) => false,
-    }
-}
-
-/// go-openapi's `IsValueValidAgainstRange`: a bound of an integer schema must be an integer of its format.
-fn bound_fits_integer_type(schema: &JSONSchemaProps, bound: f64) -> bool {
-    if schema.type_.as_deref() != Some("integer") {
-        return true;
-    }
-    let range = match schema.format.as_deref() {
-        Some("int32") => f64::from(i32::MIN)..=f64::from(i32::MAX),
-        Some("uint32") => 0.0..=f64::from(u32::MAX),
-        _ => -TWO_TO_THE_63..=TWO_TO_THE_63,
-    };
-    bound.fract() == 0.0 && range.contains(&bound) && bound != TWO_TO_THE_63
-}
-
 /// Each item at the array's own path (go-openapi 0.19 loses the index), then `minItems` and `maxItems`.
 fn check_items(items: &[Value], schema: &JSONSchemaProps, path: &str, errors: &mut Vec<FieldError>) {
     if let Some(item_schema) = item_schema(schema) {
@@ -170,7 +118,11 @@ fn check_enum(value: &Value, schema: &JSONSchemaProps, path: &str, errors: &mut 
     }
     let supported =
         allowed.iter().map(|candidate| candidate.0.as_str().map_or_else(|| candidate.0.to_string(), str::to_owned));
-    errors.push(FieldError::NotSupported { path: path.to_owned(), value: value.clone(), supported: supported.collect() });
+    errors.push(FieldError::NotSupported {
+        path: path.to_owned(),
+        value: value.clone(),
+        supported: supported.collect(),
+    });
 }
 
 /// Map values (`additionalProperties`), then declared properties, then `required`, as go-openapi orders them.
@@ -244,50 +196,93 @@ mod tests {
         let long = "a".repeat(254);
         let cases: Vec<(Value, Vec<String>)> = vec![
             (json!({"history": 1, "entryFile": "main.jsonnet"}), vec![]),
-            (json!({"history": 51}), strings(&["spec.history: Invalid value: 51: spec.history in body should be less than or equal to 50"])),
-            (json!({"history": 0}), strings(&["spec.history: Invalid value: 0: spec.history in body should be greater than or equal to 1"])),
-            (json!({"history": "x"}), strings(&[r#"spec.history: Invalid value: "string": spec.history in body must be of type integer: "string""#])),
+            (
+                json!({"history": 51}),
+                strings(&["spec.history: Invalid value: 51: spec.history in body should be less than or equal to 50"]),
+            ),
+            (
+                json!({"history": 0}),
+                strings(&["spec.history: Invalid value: 0: spec.history in body should be greater than or equal to 1"]),
+            ),
+            (
+                json!({"history": "x"}),
+                strings(&[
+                    r#"spec.history: Invalid value: "string": spec.history in body must be of type integer: "string""#,
+                ]),
+            ),
             (json!({"history": 5.0}), vec![]),
-            (json!({"history": 51.5}), strings(&[
-                r#"spec.history: Invalid value: "number": spec.history in body must be of type integer: "number""#,
-                "spec.history: Invalid value: 51.5: spec.history in body should be less than or equal to 50",
-            ])),
-            (json!({"history": ""}), strings(&[r#"spec.history: Invalid value: "null": spec.history in body must be of type integer: "null""#])),
-            (json!({"entryFile": ""}), strings(&[
-                r#"spec.entryFile: Invalid value: "null": spec.entryFile in body must be of type string: "null""#,
-                r#"spec.entryFile: Invalid value: "": spec.entryFile in body should be at least 1 chars long"#,
-            ])),
-            (json!({"entryFile": long}), vec![format!(
-                "spec.entryFile: Invalid value: \"{long}\": spec.entryFile in body should be at most 253 chars long"
-            )]),
-            (json!({"tlas": [{"name": "a", "value": "x"}, {"name": "b"}]}), strings(&["spec.tlas.value: Required value"])),
-            (json!({"tlas": [null, "x"]}), strings(&[
-                r#"spec.tlas: Invalid value: "null": spec.tlas in body must be of type object: "null""#,
-                r#"spec.tlas: Invalid value: "string": spec.tlas in body must be of type object: "string""#,
-            ])),
-            (json!({"files": {"a": 1, "b": ""}}), strings(&[
-                r#"spec.files.a: Invalid value: "integer": spec.files.a in body must be of type string: "integer""#,
-                r#"spec.files.b: Invalid value: "null": spec.files.b in body must be of type string: "null""#,
-            ])),
+            (
+                json!({"history": 51.5}),
+                strings(&[
+                    r#"spec.history: Invalid value: "number": spec.history in body must be of type integer: "number""#,
+                    "spec.history: Invalid value: 51.5: spec.history in body should be less than or equal to 50",
+                ]),
+            ),
+            (
+                json!({"history": ""}),
+                strings(&[
+                    r#"spec.history: Invalid value: "null": spec.history in body must be of type integer: "null""#,
+                ]),
+            ),
+            (
+                json!({"entryFile": ""}),
+                strings(&[
+                    r#"spec.entryFile: Invalid value: "null": spec.entryFile in body must be of type string: "null""#,
+                    r#"spec.entryFile: Invalid value: "": spec.entryFile in body should be at least 1 chars long"#,
+                ]),
+            ),
+            (
+                json!({"entryFile": long}),
+                vec![format!(
+                    "spec.entryFile: Invalid value: \"{long}\": spec.entryFile in body should be at most 253 chars long"
+                )],
+            ),
+            (
+                json!({"tlas": [{"name": "a", "value": "x"}, {"name": "b"}]}),
+                strings(&["spec.tlas.value: Required value"]),
+            ),
+            (
+                json!({"tlas": [null, "x"]}),
+                strings(&[
+                    r#"spec.tlas: Invalid value: "null": spec.tlas in body must be of type object: "null""#,
+                    r#"spec.tlas: Invalid value: "string": spec.tlas in body must be of type object: "string""#,
+                ]),
+            ),
+            (
+                json!({"files": {"a": 1, "b": ""}}),
+                strings(&[
+                    r#"spec.files.a: Invalid value: "integer": spec.files.a in body must be of type string: "integer""#,
+                    r#"spec.files.b: Invalid value: "null": spec.files.b in body must be of type string: "null""#,
+                ]),
+            ),
             (
                 json!({"libraries": (0..65).map(|i| format!("l{i}")).collect::<Vec<_>>()}),
                 strings(&["spec.libraries: Invalid value: 65: spec.libraries in body should have at most 64 items"]),
             ),
-            (json!({"interval": "soon"}), strings(&[
-                r#"spec.interval: Invalid value: "soon": spec.interval in body should match '^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$'"#,
-            ])),
+            (
+                json!({"interval": "soon"}),
+                strings(&[
+                    r#"spec.interval: Invalid value: "soon": spec.interval in body should match '^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$'"#,
+                ]),
+            ),
             (json!({"interval": null, "serviceAccountName": ""}), vec![]),
-            (json!({"output": 1}), strings(&[
-                r#"spec.output: Invalid value: "integer": spec.output in body must be of type string: "integer""#,
-                r#"spec.output: Unsupported value: 1: supported values: "rendered", "source""#,
-            ])),
-            (json!({"suspend": 0, "tlas": [{"name": "", "code": "x"}]}), strings(&[
-                r#"spec.suspend: Invalid value: "integer": spec.suspend in body must be of type boolean: "integer""#,
-                r#"spec.tlas.code: Invalid value: "string": spec.tlas.code in body must be of type boolean: "string""#,
-                r#"spec.tlas.name: Invalid value: "null": spec.tlas.name in body must be of type string: "null""#,
-                r#"spec.tlas.name: Invalid value: "": spec.tlas.name in body should be at least 1 chars long"#,
-                "spec.tlas.value: Required value",
-            ])),
+            (
+                json!({"output": 1}),
+                strings(&[
+                    r#"spec.output: Invalid value: "integer": spec.output in body must be of type string: "integer""#,
+                    r#"spec.output: Unsupported value: 1: supported values: "rendered", "source""#,
+                ]),
+            ),
+            (
+                json!({"suspend": 0, "tlas": [{"name": "", "code": "x"}]}),
+                strings(&[
+                    r#"spec.suspend: Invalid value: "integer": spec.suspend in body must be of type boolean: "integer""#,
+                    r#"spec.tlas.code: Invalid value: "string": spec.tlas.code in body must be of type boolean: "string""#,
+                    r#"spec.tlas.name: Invalid value: "null": spec.tlas.name in body must be of type string: "null""#,
+                    r#"spec.tlas.name: Invalid value: "": spec.tlas.name in body should be at least 1 chars long"#,
+                    "spec.tlas.value: Required value",
+                ]),
+            ),
         ];
         let schema = spec_schema::<JsonnetSnippet>();
         for (spec, expected) in cases {
@@ -306,26 +301,12 @@ mod tests {
     }
 
     #[test]
-    fn integer_values_meet_truncated_bounds_and_floats_exact_ones() {
-        let schema: JSONSchemaProps = serde_json::from_value(json!({
-            "type": "number", "minimum": -0.5, "maximum": 10.0, "exclusiveMaximum": true,
-        }))
-        .unwrap();
-        let details = |value: Value| -> Vec<String> {
-            validate(&value, &schema, "n").iter().map(ToString::to_string).collect()
-        };
-        assert_eq!(details(json!(-1)), ["n: Invalid value: -1: n in body should be greater than or equal to 0"]);
-        assert_eq!(details(json!(-0.75)), ["n: Invalid value: -0.75: n in body should be greater than or equal to -0.5"]);
-        assert_eq!(details(json!(10)), ["n: Invalid value: 10: n in body should be less than 10"]);
-        assert!(details(json!(9.5)).is_empty());
-    }
-
-    #[test]
     fn our_crds_use_only_keywords_the_validator_checks() {
         for schema in [spec_schema::<JsonnetSnippet>(), spec_schema::<JsonnetLibrary>()] {
             assert_eq!(unchecked_keywords(&schema, "spec"), Vec::<String>::new());
         }
-        let uses_format: JSONSchemaProps = serde_json::from_value(json!({"type": "string", "format": "date-time"})).unwrap();
+        let uses_format: JSONSchemaProps =
+            serde_json::from_value(json!({"type": "string", "format": "date-time"})).unwrap();
         assert_eq!(unchecked_keywords(&uses_format, "spec.time"), ["spec.time: format"]);
     }
 }

@@ -41,7 +41,9 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
                 Ok::<_, Error>(stored)
             }
             .await;
-            ctx.memo.record(&key, inputs.fingerprint, attempt.is_ok(), Instant::now());
+            if attempt.is_err() {
+                ctx.memo.record(&key, inputs.fingerprint, false, Instant::now());
+            }
             Some(attempt?)
         }
         Decision::UpToDate(_) | Decision::RetryLater(_) => None,
@@ -50,6 +52,12 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
     let retained = retention::enforce(ctx, &at, current, snippet.spec.history).await?;
     let new_status = status::applied(snippet, stored.as_ref(), retained.history, &ctx.base_url, SystemTime::now());
     status::write(ctx, snippet, new_status).await?;
+    // Only now are these inputs up to date: had retention or the status write failed after a publish, the status
+    // would still name the previous revision, and the next reconcile must publish (and record) this one again
+    // rather than take the stale status for the current revision.
+    if stored.is_some() {
+        ctx.memo.record(&key, inputs.fingerprint, true, Instant::now());
+    }
 
     succeeded(ctx, &key, decision);
     Ok(next_reconcile(decision, interval, retained.recheck).map_or_else(Action::await_change, Action::requeue))

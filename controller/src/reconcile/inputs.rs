@@ -4,14 +4,14 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use jaas_render::{RenderError, RenderRequest};
+use jaas_render::RenderRequest;
 use kube::ResourceExt;
 use kube::api::Api;
 
 use crate::crd::{JsonnetLibrary, JsonnetSnippet};
 use crate::error::Result;
 use crate::reconcile::context::Context;
-use crate::snippet_request::render_request;
+use crate::snippet_request::{library_not_found, render_request};
 
 /// What a snippet's render depends on.
 #[derive(Debug, Clone)]
@@ -34,9 +34,7 @@ async fn fetch_libraries(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Vec<
     let api: Api<JsonnetLibrary> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut libraries = Vec::with_capacity(snippet.spec.libraries.len());
     for name in &snippet.spec.libraries {
-        let library = api.get_opt(name).await?.ok_or_else(|| {
-            RenderError::LibraryNotFound(format!("JsonnetLibrary {name:?} does not exist in namespace {namespace:?}"))
-        })?;
+        let library = api.get_opt(name).await?.ok_or_else(|| library_not_found(name, &namespace))?;
         libraries.push(library);
     }
     Ok(libraries)

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_publish_sets_the_revision_url_sync_time_and_ready() {
-        let stalled = conditions::failed("InvalidSpec", "bad", true, Some(6));
+        let stalled = conditions::failed(conditions::REASON_INVALID_SPEC, "bad", true, Some(6));
         let before = with_conditions(&snippet(None), stalled);
         let key = jaas_shared::ArtifactKey::new("team", "web", Digest::from_sha256([7; 32])).unwrap();
         let stored = Stored { key: key.clone(), size: 1, written: true };

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use figment::providers::{Format, Yaml};
 use figment::value::{Dict, Map};
 use figment::{Metadata, Profile, Provider};
 
@@ -29,7 +28,7 @@ impl Provider for FlagFile {
         let text = std::fs::read_to_string(&self.path).map_err(|e| format!("cannot be read: {e}"))?;
         // A blank or comments-only file is a YAML null: it sets nothing.
         let values: Option<Dict> =
-            Yaml::from_str(&text).map_err(|e| format!("is not a YAML map of flag values: {e}"))?;
+            serde_saphyr::from_str(&text).map_err(|e| format!("is not a YAML map of flag values: {e}"))?;
         let by_clap_id =
             values.unwrap_or_default().into_iter().map(|(key, value)| (key.replace('-', "_"), value)).collect();
         Ok(Profile::Default.collect(by_clap_id))

@@ -300,5 +300,4 @@ async fn s3_server_down_is_unavailable_within_a_bound() {
     assert!(took < Duration::from_secs(20), "six calls to a down server took {took:?}");
 }
 
-#[path = "conformance/local_only.rs"]
 mod local_only;

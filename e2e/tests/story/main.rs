@@ -5,13 +5,9 @@
 //! everything. Needs `KUBECONFIG` (e2e/kube-start.sh) and, for S3, the variables of e2e/s3-start.sh; run by
 //! `bash e2e/run-tests.sh`. What it measures is written to stderr, uncaptured, so CI logs show the story.
 
-#[path = "story/cluster.rs"]
 mod cluster;
-#[path = "story/flux.rs"]
 mod flux;
-#[path = "story/processes.rs"]
 mod processes;
-#[path = "story/stack.rs"]
 mod stack;
 
 use std::io::Write;
