@@ -14,4 +14,5 @@ pub mod render_command;
 mod render_input;
 pub mod run;
 pub mod snippet_request;
+pub mod source;
 pub mod time;

@@ -32,7 +32,9 @@ Exit status: 0 rendered; 1 rejected manifest or failed render; 2 bad flags or un
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct RenderArgs {
-    /// A JsonnetSnippet YAML file (`.yaml`/`.yml`) or a Jsonnet entry file (its directory is loaded too).
+    /// A JsonnetSnippet YAML file (`.yaml`/`.yml`), a Jsonnet entry file (its directory is the import tree), or a
+    /// directory holding `main.jsonnet` (a jsonnet-bundler project: searches `lib` and `vendor` unless -J is given).
+    /// Files are read when an import names them.
     input: PathBuf,
     /// A YAML file of JsonnetLibrary documents providing libraries the snippet lists (repeatable).
     #[arg(long = "library", value_name = "FILE")]
@@ -49,7 +51,8 @@ pub struct RenderArgs {
     /// Top-level argument as Jsonnet code, `NAME=CODE` (plain entry files only).
     #[arg(long, value_name = "NAME=CODE", value_parser = parse_assignment)]
     tla_code: Vec<(String, String)>,
-    /// A library directory: mounted under its name and searched by imports (plain entry files only).
+    /// A directory searched by imports, as `jsonnet -J` (the right-most first); one outside the entry's directory is
+    /// also mounted under its name (plain Jsonnet only).
     #[arg(short = 'J', long = "jpath", value_name = "DIR")]
     jpaths: Vec<PathBuf>,
     /// Write the artifact (tar.gz) here instead of printing the manifests.

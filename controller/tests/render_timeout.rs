@@ -39,6 +39,7 @@ async fn timed_out_worker_is_killed_and_reaped() {
         ext_vars: Vec::new(),
         tlas: Vec::new(),
         output: OutputMode::Rendered,
+        ..RenderRequest::default()
     };
     let task = tokio::spawn({
         let renderer = renderer.clone();

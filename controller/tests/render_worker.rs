@@ -35,6 +35,7 @@ fn request(code: &str) -> RenderRequest {
         ext_vars: Vec::new(),
         tlas: Vec::new(),
         output: OutputMode::Rendered,
+        ..RenderRequest::default()
     }
 }
 

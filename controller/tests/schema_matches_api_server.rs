@@ -68,7 +68,20 @@ fn snippet_cases() -> Vec<(&'static str, Value)> {
             "missing name",
             json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {}, "spec": {}}),
         ),
+        ("sourceRef: bad kind", snippet(&json!({"sourceRef": {"kind": "HelmChart", "name": "x"}}))),
+        ("sourceRef: missing name", snippet(&json!({"sourceRef": {"kind": "GitRepository"}}))),
+        ("sourceRef: empty name", snippet(&json!({"sourceRef": {"kind": "Bucket", "name": ""}}))),
+        (
+            "sourceRef: path leaving the tree",
+            snippet(&json!({"sourceRef": {"kind": "Bucket", "name": "b", "path": "apps/../../x"}})),
+        ),
+        ("importPaths: absolute", snippet(&json!({"importPaths": ["vendor", "/usr/lib"]}))),
         ("accepted: empty spec", snippet(&json!({}))),
+        (
+            "accepted: sourceRef with defaults",
+            snippet(&json!({"sourceRef": {"kind": "GitRepository", "name": "repo", "path": "./deploy"},
+                            "importPaths": ["vendor", "lib"], "entryFile": "app/main.jsonnet"})),
+        ),
         (
             "accepted: nulls, unknown fields, integral float",
             snippet(&json!({"history": 5.0, "entryFile": null, "interval": null, "extra": 1,
@@ -95,6 +108,15 @@ fn library_cases() -> Vec<(&'static str, Value)> {
             json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary", "metadata": {"name": "lib"}}),
         ),
         ("library: accepted", library(&json!({"other": 1}))),
+        (
+            "library: importPath leaving the tree",
+            library(&json!({"sourceRef": {"kind": "OCIRepository", "name": "x"}, "importPath": "../x"})),
+        ),
+        (
+            "library: accepted sourceRef",
+            library(&json!({"sourceRef": {"kind": "ExternalArtifact", "name": "x", "namespace": "other"},
+                            "importPath": "github.com/grafana/grafonnet"})),
+        ),
     ]
 }
 

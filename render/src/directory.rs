@@ -1,84 +1,76 @@
-//! A plain Jsonnet entry file on disk as a [`RenderRequest`]: the files of its directory form the snippet and
-//! each `-J` directory becomes a library named after the directory.
+//! Plain Jsonnet on disk as a [`RenderRequest`]: `jaas render main.jsonnet -J vendor` or `jaas render DIR` (a
+//! jsonnet-bundler project). The request names the directory, not its contents: the worker reads a file when an
+//! import names it, as the jsonnet CLI does.
 
 use std::{
-    collections::BTreeMap,
     fs,
-    path::{Path, PathBuf},
+    path::{Component, Path, PathBuf},
 };
 
-use crate::{Library, OutputMode, RenderError, RenderRequest};
+use crate::{Library, RenderError, RenderRequest};
 
-/// Loading a directory stops here: a plain entry file should live in a directory of its own.
-const MAX_DIRECTORY_FILES: usize = 10_000;
-const MAX_DIRECTORY_BYTES: u64 = 64 * 1024 * 1024;
+/// The entry file of a directory given as the input.
+pub const DIRECTORY_ENTRY_FILE: &str = "main.jsonnet";
+/// The search paths of a directory tree without `-J`, in search order: a jb project's own `lib/`, then `vendor/`,
+/// each when present (what `jsonnet -J vendor -J lib` searches, the right-most `-J` first).
+const DEFAULT_IMPORT_PATHS: [&str; 2] = ["lib", "vendor"];
 
-/// Builds the request for a plain Jsonnet entry file: the files of its directory (recursively, hidden
-/// entries skipped) form the snippet, and each `-J` directory becomes a library named after the directory.
-pub fn plain_request(entry: &Path, jpaths: &[PathBuf]) -> Result<RenderRequest, RenderError> {
-    let entry = fs::canonicalize(entry)
-        .map_err(|error| RenderError::InvalidSpec(format!("cannot read {}: {error}", entry.display())))?;
-    let (Some(directory), Some(entry_name)) = (entry.parent(), entry.file_name()) else {
-        return Err(RenderError::InvalidSpec(format!("{} is not a file", entry.display())));
-    };
-    let mut libraries: Vec<Library> = Vec::new();
-    for jpath in jpaths {
-        let canonical = fs::canonicalize(jpath)
-            .map_err(|error| RenderError::InvalidSpec(format!("-J {}: {error}", jpath.display())))?;
-        let name = canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if libraries.iter().any(|library| library.name == name) {
-            return Err(RenderError::InvalidSpec(format!("two -J directories are named {name:?}")));
+/// Builds the request for plain Jsonnet on disk. `input` is an entry file (its directory becomes the tree) or a
+/// directory holding `main.jsonnet`. Each `-J` directory is searched as `jsonnet -J` searches it (the right-most
+/// first): one inside the tree becomes an import path, one outside a library named after its directory. A directory
+/// input without `-J` searches `lib` and `vendor` when present.
+pub fn plain_request(input: &Path, jpaths: &[PathBuf]) -> Result<RenderRequest, RenderError> {
+    let canonical = fs::canonicalize(input)
+        .map_err(|error| RenderError::InvalidSpec(format!("cannot read {}: {error}", input.display())))?;
+    let (root, entry_file) = if canonical.is_dir() {
+        if !canonical.join(DIRECTORY_ENTRY_FILE).is_file() {
+            return Err(RenderError::InvalidSpec(format!(
+                "{} holds no {DIRECTORY_ENTRY_FILE}; name the entry file instead of its directory",
+                input.display()
+            )));
         }
-        libraries.push(Library { name, files: load_directory(&canonical)? });
+        (canonical.clone(), DIRECTORY_ENTRY_FILE.to_owned())
+    } else {
+        let (Some(directory), Some(name)) = (canonical.parent(), canonical.file_name()) else {
+            return Err(RenderError::InvalidSpec(format!("{} is not a file", input.display())));
+        };
+        (directory.to_path_buf(), name.to_string_lossy().into_owned())
+    };
+    let mut import_paths = Vec::new();
+    let mut libraries: Vec<Library> = Vec::new();
+    for jpath in jpaths.iter().rev() {
+        let directory = fs::canonicalize(jpath)
+            .map_err(|error| RenderError::InvalidSpec(format!("-J {}: {error}", jpath.display())))?;
+        match directory.strip_prefix(&root).map(tree_path) {
+            // The tree root itself is searched anyway (last).
+            Ok(Some(path)) if path.is_empty() => {}
+            Ok(Some(path)) => import_paths.push(path),
+            Ok(None) | Err(_) => {
+                let name = directory.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if libraries.iter().any(|library| library.name == name) {
+                    return Err(RenderError::InvalidSpec(format!("two -J directories are named {name:?}")));
+                }
+                libraries.push(Library { name, directory: Some(directory), ..Library::default() });
+            }
+        }
     }
-    let mut files = load_directory(directory)?;
-    // A -J directory inside the entry's directory is mounted as a library, not loaded twice.
-    files.retain(|path, _| !libraries.iter().any(|library| path.starts_with(&format!("{}/", library.name))));
-    Ok(RenderRequest {
-        entry_file: entry_name.to_string_lossy().into_owned(),
-        files,
-        libraries,
-        ext_vars: Vec::new(),
-        tlas: Vec::new(),
-        output: OutputMode::Rendered,
-    })
+    if jpaths.is_empty() && canonical.is_dir() {
+        import_paths =
+            DEFAULT_IMPORT_PATHS.iter().filter(|path| root.join(path).is_dir()).map(|path| (*path).to_owned()).collect();
+    }
+    Ok(RenderRequest { entry_file, directory: Some(root), import_paths, libraries, ..RenderRequest::default() })
 }
 
-/// All regular UTF-8 files below `root`, keyed by `/`-separated relative path; hidden entries are skipped.
-fn load_directory(root: &Path) -> Result<BTreeMap<String, String>, RenderError> {
-    let mut files = BTreeMap::new();
-    let mut total_bytes = 0_u64;
-    let mut pending = vec![(root.to_path_buf(), String::new())];
-    let io_error =
-        |path: &Path, error: std::io::Error| RenderError::InvalidSpec(format!("{}: {error}", path.display()));
-    while let Some((directory, prefix)) = pending.pop() {
-        for dir_entry in fs::read_dir(&directory).map_err(|e| io_error(&directory, e))? {
-            let dir_entry = dir_entry.map_err(|e| io_error(&directory, e))?;
-            let name = dir_entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = dir_entry.path();
-            let relative = format!("{prefix}{name}");
-            let metadata = fs::metadata(&path).map_err(|e| io_error(&path, e))?;
-            if metadata.is_dir() {
-                pending.push((path, format!("{relative}/")));
-            } else if metadata.is_file() {
-                total_bytes += metadata.len();
-                if files.len() >= MAX_DIRECTORY_FILES || total_bytes > MAX_DIRECTORY_BYTES {
-                    return Err(RenderError::InvalidSpec(format!(
-                        "{} holds too many files to load; put the entry file in a directory of its own",
-                        root.display()
-                    )));
-                }
-                // Files that are not UTF-8 text cannot be imported as Jsonnet or strings; skip them.
-                if let Ok(content) = fs::read_to_string(&path) {
-                    files.insert(relative, content);
-                }
-            }
+/// `relative` as a `/`-separated tree path; `None` when a component is not plain UTF-8.
+fn tree_path(relative: &Path) -> Option<String> {
+    let mut segments = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(segment) => segments.push(segment.to_str()?),
+            _ => return None,
         }
     }
-    Ok(files)
+    Some(segments.join("/"))
 }
 
 #[cfg(test)]
@@ -87,22 +79,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_entry_loads_its_directory_and_jpaths() {
+    fn an_entry_file_names_its_directory_and_jpaths() {
         let root = tempfile::tempdir().unwrap();
         let app = root.path().join("app");
-        let vendor = root.path().join("vendor");
-        fs::create_dir_all(app.join("sub")).unwrap();
-        fs::create_dir_all(app.join(".git")).unwrap();
-        fs::create_dir_all(&vendor).unwrap();
+        let outside = root.path().join("shared-lib");
+        fs::create_dir_all(app.join("vendor")).unwrap();
+        fs::create_dir_all(app.join("lib")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
         fs::write(app.join("main.jsonnet"), "{}").unwrap();
-        fs::write(app.join("sub/x.libsonnet"), "1").unwrap();
-        fs::write(app.join(".git/config"), "x").unwrap();
-        fs::write(vendor.join("v.libsonnet"), "2").unwrap();
-        let request = plain_request(&app.join("main.jsonnet"), &[vendor]).unwrap();
+        let request = plain_request(&app.join("main.jsonnet"), &[app.join("vendor"), outside, app.join("lib")]).unwrap();
         assert_eq!(request.entry_file, "main.jsonnet");
-        assert_eq!(request.files.keys().collect::<Vec<_>>(), ["main.jsonnet", "sub/x.libsonnet"]);
+        assert_eq!(request.directory, Some(fs::canonicalize(&app).unwrap()));
+        assert!(request.files.is_empty(), "nothing is read up front");
+        assert_eq!(request.import_paths, ["lib", "vendor"], "the right-most -J is searched first");
         assert_eq!(request.libraries.len(), 1);
-        assert_eq!(request.libraries[0].name, "vendor");
-        assert_eq!(request.libraries[0].files.keys().collect::<Vec<_>>(), ["v.libsonnet"]);
+        assert_eq!(request.libraries[0].name, "shared-lib");
+        assert_eq!(request.libraries[0].mount_directory(), "shared-lib");
+        assert_eq!(plain_request(&app.join("main.jsonnet"), &[]).unwrap().import_paths, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_directory_defaults_to_its_lib_and_vendor() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("main.jsonnet"), "{}").unwrap();
+        assert_eq!(plain_request(root.path(), &[]).unwrap().import_paths, Vec::<String>::new());
+        fs::create_dir(root.path().join("vendor")).unwrap();
+        assert_eq!(plain_request(root.path(), &[]).unwrap().import_paths, ["vendor"]);
+        fs::create_dir(root.path().join("lib")).unwrap();
+        let request = plain_request(root.path(), &[]).unwrap();
+        assert_eq!((request.entry_file.as_str(), request.import_paths), ("main.jsonnet", vec!["lib".to_owned(), "vendor".to_owned()]));
+        let only_vendor = plain_request(root.path(), &[root.path().join("vendor")]).unwrap();
+        assert_eq!(only_vendor.import_paths, ["vendor"]);
+        let empty = tempfile::tempdir().unwrap();
+        let error = plain_request(empty.path(), &[]).unwrap_err();
+        assert!(error.to_string().contains("holds no main.jsonnet"), "{error}");
     }
 }

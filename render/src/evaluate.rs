@@ -24,13 +24,10 @@ use super::{
 const MAX_TRACE: usize = 20;
 
 /// Builds the evaluation state for `request`: jrsonnet's standard library with the request's external
-/// variables, and the in-memory import tree (snippet files at the root, libraries under `<name>/` and on
-/// the search path). Register std overrides and native functions here.
+/// variables, and the import tree (snippet files or directory at the root, libraries under their mount
+/// directories, import paths and libraries on the search path). Register std overrides and native functions here.
 pub fn new_state(request: &RenderRequest) -> Result<State, RenderError> {
-    let resolver = TreeResolver::new(
-        &request.files,
-        request.libraries.iter().map(|library| (library.name.as_str(), &library.files)),
-    );
+    let resolver = TreeResolver::for_request(request)?;
     // Tree files have no host path, so this resolver only matters for sources that do (none).
     let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute);
     for variable in &request.ext_vars {
@@ -148,16 +145,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{Library, OutputMode};
+    use crate::Library;
 
     fn request(files: &[(&str, &str)]) -> RenderRequest {
         RenderRequest {
             entry_file: "main.jsonnet".to_owned(),
             files: files.iter().map(|(p, c)| ((*p).to_owned(), (*c).to_owned())).collect(),
-            libraries: Vec::new(),
-            ext_vars: Vec::new(),
-            tlas: Vec::new(),
-            output: OutputMode::Rendered,
+            ..RenderRequest::default()
         }
     }
 
@@ -194,12 +188,31 @@ mod tests {
                 ("k.libsonnet".to_owned(), "{ k: import 'lib/v.json' }".to_owned()),
                 ("v.json".to_owned(), "42".to_owned()),
             ]),
+            ..Library::default()
         }];
         let value = evaluate(&req, 500).unwrap();
         assert_eq!(
             value,
             json!({"a": {"b": "b"}, "k": 42, "txt": "hi\n", "bin": [104, 105, 10], "file": "main.jsonnet"})
         );
+    }
+
+    #[test]
+    fn a_library_is_reached_through_its_import_path_alias() {
+        let mut req = request(&[(
+            "main.jsonnet",
+            "{ via_alias: (import 'grafonnet/g.libsonnet').g, searched: (import 'g.libsonnet').g, file: (import 'g.libsonnet').file }",
+        )]);
+        req.libraries = vec![Library {
+            name: "grafonnet-7".to_owned(),
+            import_path: Some("grafonnet".to_owned()),
+            files: BTreeMap::from([("g.libsonnet".to_owned(), "{ g: 'grafana', file: std.thisFile }".to_owned())]),
+            ..Library::default()
+        }];
+        let value = evaluate(&req, 500).unwrap();
+        assert_eq!(value, json!({"via_alias": "grafana", "searched": "grafana", "file": "grafonnet/g.libsonnet"}));
+        let missing = request(&[("main.jsonnet", "import 'grafonnet-7/g.libsonnet'")]);
+        assert!(evaluate(&missing, 500).is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Output shaping: the evaluated JSON value becomes files of Kubernetes manifests that Flux can apply.
 //!
 //! - a manifest object ⇒ one document in `manifests.yaml`;
-//! - an array ⇒ one document per element in `manifests.yaml` (nested arrays and `kind: List` items flattened);
+//! - an array ⇒ one document per element in `manifests.yaml` (nested arrays and list objects flattened: `kind: List`,
+//!   and, as kubectl and kustomize do, any object with an `items` array whose kind ends in `List`, such as
+//!   `ConfigMapList`);
 //! - any other object ⇒ one file per key (`<sanitised key>.yaml`), each value a manifest or an array of them.
 //!
 //! Every document must have a non-empty `apiVersion`, `kind` and `metadata.name`.
@@ -98,6 +100,7 @@ fn flatten<'v>(value: &'v Value, location: &str, out: &mut Vec<(&'v Value, Strin
             }
             Ok(())
         }
+        Value::Object(map) if is_typed_list(map) => flatten(&map["items"], &format!("{location}.items"), out),
         Value::Object(map) if map.get("kind").and_then(Value::as_str) == Some("List") => match map.get("items") {
             Some(items @ Value::Array(_)) => flatten(items, &format!("{location}.items"), out),
             Some(Value::Null) | None => Ok(()),
@@ -114,6 +117,13 @@ fn flatten<'v>(value: &'v Value, location: &str, out: &mut Vec<(&'v Value, Strin
             Err(RenderError::InvalidOutput(format!("{location}: expected a manifest object, got {}", type_name(other))))
         }
     }
+}
+
+/// A typed list such as `ConfigMapList` or `RoleBindingList`: a kind ending in `List` and an `items` array.
+/// kube-prometheus returns these; kubectl and kustomize apply their items.
+fn is_typed_list(map: &Map<String, Value>) -> bool {
+    map.get("kind").and_then(Value::as_str).is_some_and(|kind| kind.ends_with("List"))
+        && map.get("items").is_some_and(Value::is_array)
 }
 
 fn check_manifest(document: &Value) -> Result<(), &'static str> {
@@ -168,6 +178,30 @@ mod tests {
                 json!({"apiVersion": "v1", "kind": "List", "items": [cm("a"), {"apiVersion": "v1", "kind": "List", "items": [cm("b")]}]}),
                 vec![("manifests.yaml", vec!["a", "b"])],
             ),
+            (
+                "typed lists flattened",
+                json!([
+                    {"apiVersion": "v1", "kind": "ConfigMapList", "items": [cm("a"), cm("b")]},
+                    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBindingList", "items": []},
+                    {"apiVersion": "v1", "kind": "RoleList", "items": [{"apiVersion": "v1", "kind": "List", "items": [cm("c")]}]},
+                ]),
+                vec![("manifests.yaml", vec!["a", "b", "c"])],
+            ),
+            (
+                "a typed list as the whole value",
+                json!({"apiVersion": "v1", "kind": "ConfigMapList", "items": [cm("a")]}),
+                vec![("manifests.yaml", vec!["a"])],
+            ),
+            (
+                "a typed list as the value of a key",
+                json!({"rbac": {"apiVersion": "v1", "kind": "RoleBindingList", "items": [cm("r")]}}),
+                vec![("rbac.yaml", vec!["r"])],
+            ),
+            (
+                "a kind ending in List without an items array is a manifest",
+                json!({"apiVersion": "example.com/v1", "kind": "AllowList", "metadata": {"name": "allow"}}),
+                vec![("manifests.yaml", vec!["allow"])],
+            ),
             ("empty array", json!([]), vec![]),
             (
                 "object of files",
@@ -213,6 +247,12 @@ mod tests {
             ("scalar value of key", json!({"web": "x"}), "the value of key \"web\" must be a manifest"),
             ("bad document in key", json!({"web": [cm("a"), {"kind": "X"}]}), "web.yaml document 2 (at $[\"web\"][1])"),
             ("colliding keys", json!({"a/b": cm("x"), "a b": cm("y")}), "both become the file name \"a-b.yaml\""),
+            (
+                "typed list whose items are not an array stays a manifest",
+                json!({"apiVersion": "v1", "kind": "ConfigMapList", "items": {"a": 1}}),
+                "document 1 (at $): missing metadata.name",
+            ),
+            ("item of a typed list", json!({"apiVersion": "v1", "kind": "RoleList", "items": [cm("a"), {"kind": "Role"}]}), "document 2 (at $.items[1]): missing apiVersion"),
             (
                 "List with bad items",
                 json!({"apiVersion": "v1", "kind": "List", "items": 1}),

@@ -15,6 +15,7 @@ use crate::{
     Limits, OutputMode, RenderError, RenderRequest, WorkerCommand,
     output::{RENDERED_JSON, shape_manifests},
     protocol::{WorkerJob, WorkerReply},
+    source_tree::source_entries,
     tarball::{TarEntry, reproducible_tar_gz},
     yaml::{pretty_json, yaml_documents},
 };
@@ -66,7 +67,12 @@ impl Renderer {
     pub async fn render(&self, request: &RenderRequest) -> Result<RenderedArtifact, RenderError> {
         request.validate()?;
         let entries = match request.output {
-            OutputMode::Source => source_entries(request),
+            OutputMode::Source => {
+                let request = request.clone();
+                tokio::task::spawn_blocking(move || source_entries(&request))
+                    .await
+                    .map_err(|error| RenderError::Internal(format!("collecting the sources failed: {error}")))??
+            }
             OutputMode::Rendered => {
                 let value = self.evaluate_in_worker(request).await?;
                 tokio::task::spawn_blocking(move || {
@@ -165,15 +171,6 @@ fn crashed(status: &str, diagnostics: &str) -> RenderError {
         chars[chars.len().saturating_sub(STDERR_TAIL_CHARS)..].iter().collect()
     };
     RenderError::Internal(format!("the evaluation worker ended ({status}) without a reply: {tail}"))
-}
-
-fn source_entries(request: &RenderRequest) -> Vec<TarEntry> {
-    let snippet = request.files.iter().map(|(path, content)| (path.clone(), content));
-    let libraries = request
-        .libraries
-        .iter()
-        .flat_map(|library| library.files.iter().map(|(path, content)| (format!("{}/{path}", library.name), content)));
-    snippet.chain(libraries).map(|(path, content)| TarEntry { path, content: content.clone().into_bytes() }).collect()
 }
 
 /// The manifest files and `rendered.json`; the JSON is encoded on a thread of its own meanwhile.

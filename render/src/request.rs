@@ -1,21 +1,35 @@
 //! What to render: the snippet's files, its libraries, variables and the output mode, plus the checks
 //! that make a request safe to evaluate (clean relative paths, unique names, an existing entry file).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+};
 
 use serde::{Deserialize, Serialize};
 
 use super::RenderError;
 
-/// One render job. File maps are keyed by clean relative paths (`main.jsonnet`, `lib/util.libsonnet`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One render job. The snippet's tree is either in memory (`files`, keyed by clean relative paths such as
+/// `main.jsonnet` or `lib/util.libsonnet`) or a directory on disk (`directory`), whose files are read only when an
+/// import names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RenderRequest {
-    /// Path (a key of `files`) of the file whose value is rendered.
+    /// Tree path of the file whose value is rendered.
     pub entry_file: String,
-    /// The snippet's own files, mounted at the root of the import tree.
+    /// The snippet's own files, mounted at the root of the import tree (empty when `directory` is set).
+    #[serde(default)]
     pub files: BTreeMap<String, String>,
-    /// Libraries, each mounted under `<name>/` and used as an import search path, in this order.
+    /// A directory on disk mounted at the root of the import tree instead of `files`. Nothing outside it is read: a
+    /// symlink is followed only when its fully resolved target stays inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<PathBuf>,
+    /// Tree directories searched, in this order, for an import not found next to the importing file (as
+    /// `jsonnet -J`, e.g. `lib` then `vendor`); searched before the libraries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_paths: Vec<String>,
+    /// Libraries, each mounted under its import path (`<name>/` by default) and searched by imports, in this order.
     #[serde(default)]
     pub libraries: Vec<Library>,
     /// External variables (`std.extVar`).
@@ -29,13 +43,29 @@ pub struct RenderRequest {
     pub output: OutputMode,
 }
 
-/// A named set of Jsonnet files, as a `JsonnetLibrary` object holds them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A named set of Jsonnet files, as a `JsonnetLibrary` object holds them (in memory) or a `-J` directory (on disk).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Library {
-    /// The library's name: its mount directory and how snippets refer to it.
+    /// The library's name: how errors and the snippet refer to it.
     pub name: String,
-    /// Files keyed by clean relative paths.
+    /// The directory of the tree the library is mounted under, so `import '<importPath>/x.libsonnet'` reaches it;
+    /// the library's name when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_path: Option<String>,
+    /// Files keyed by clean relative paths (empty when `directory` is set).
+    #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// A directory on disk holding the library instead of `files`, read only when an import names a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<PathBuf>,
+}
+
+impl Library {
+    /// The tree directory the library is mounted under: its import path, or its name.
+    pub fn mount_directory(&self) -> &str {
+        self.import_path.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// An external variable or top-level argument: a string, or Jsonnet code when `code` is true.
@@ -63,20 +93,31 @@ pub enum OutputMode {
 }
 
 impl RenderRequest {
-    /// Checks everything that can be checked without evaluating: clean relative file paths, valid and
-    /// unique library names that do not clash with snippet files, unique variable names, and an entry
-    /// file that is one of the snippet's files.
+    /// Checks everything that can be checked without evaluating: a tree given one way (files or a directory),
+    /// clean relative file paths and import paths, valid and unique library mount directories that do not clash with
+    /// snippet files, unique variable names, and an entry file that is one of the snippet's files (for a directory,
+    /// a clean relative path; whether it exists shows when it is read).
     pub fn validate(&self) -> Result<(), RenderError> {
+        if self.directory.is_some() && !self.files.is_empty() {
+            return Err(invalid("give the snippet's files or a directory, not both".to_owned()));
+        }
         for path in self.files.keys() {
             check_file_path(path).map_err(|why| invalid(format!("file {path:?}: {why}")))?;
         }
-        let mut library_names = BTreeSet::new();
+        for import_path in &self.import_paths {
+            check_file_path(import_path).map_err(|why| invalid(format!("import path {import_path:?}: {why}")))?;
+        }
+        let mut mounts = BTreeSet::new();
         for library in &self.libraries {
-            check_library_name(&library.name)?;
-            if !library_names.insert(library.name.as_str()) {
-                return Err(invalid(format!("library {:?} is listed twice", library.name)));
+            let mount = library.mount_directory();
+            check_library_name(mount)?;
+            if !mounts.insert(mount) {
+                return Err(invalid(format!("library {:?} is listed twice (mounted at {mount:?})", library.name)));
             }
-            let prefix = format!("{}/", library.name);
+            if library.directory.is_some() && !library.files.is_empty() {
+                return Err(invalid(format!("library {:?}: give files or a directory, not both", library.name)));
+            }
+            let prefix = format!("{mount}/");
             if let Some(clash) = self.files.keys().find(|path| path.starts_with(&prefix)) {
                 return Err(invalid(format!(
                     "file {clash:?} lies inside the mount directory of library {:?}",
@@ -90,6 +131,10 @@ impl RenderRequest {
         }
         check_variable_names("external variable", &self.ext_vars)?;
         check_variable_names("top-level argument", &self.tlas)?;
+        if self.directory.is_some() {
+            return check_file_path(&self.entry_file)
+                .map_err(|why| invalid(format!("entry file {:?}: {why}", self.entry_file)));
+        }
         if !self.files.contains_key(&self.entry_file) {
             let known: Vec<&str> = self.files.keys().map(String::as_str).collect();
             return Err(invalid(format!(
@@ -155,11 +200,9 @@ mod tests {
             files: map(files),
             libraries: libraries
                 .iter()
-                .map(|(name, files)| Library { name: (*name).to_owned(), files: map(files) })
+                .map(|(name, files)| Library { name: (*name).to_owned(), files: map(files), ..Library::default() })
                 .collect(),
-            ext_vars: Vec::new(),
-            tlas: Vec::new(),
-            output: OutputMode::Rendered,
+            ..RenderRequest::default()
         }
     }
 
@@ -186,6 +229,56 @@ mod tests {
                     assert!(message.contains(fragment), "{message:?} should contain {fragment:?}");
                 }
                 (outcome, expected) => panic!("{request:?}: got {outcome:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn directory_trees_and_import_paths_are_checked() {
+        let on_disk = |entry: &str, import_paths: &[&str]| RenderRequest {
+            entry_file: entry.to_owned(),
+            directory: Some(PathBuf::from("/tree")),
+            import_paths: import_paths.iter().map(|p| (*p).to_owned()).collect(),
+            ..RenderRequest::default()
+        };
+        assert_eq!(on_disk("main.jsonnet", &["vendor", "lib"]).validate(), Ok(()));
+        let aliased = RenderRequest {
+            libraries: vec![
+                Library { name: "a".to_owned(), import_path: Some("k".to_owned()), ..Library::default() },
+                Library { name: "k".to_owned(), import_path: Some("other".to_owned()), ..Library::default() },
+            ],
+            ..on_disk("main.jsonnet", &[])
+        };
+        assert_eq!(aliased.validate(), Ok(()));
+        let mut both = on_disk("main.jsonnet", &[]);
+        both.files.insert("main.jsonnet".to_owned(), "{}".to_owned());
+        let cases = [
+            (on_disk("../main.jsonnet", &[]), "entry file \"../main.jsonnet\""),
+            (on_disk("main.jsonnet", &["../vendor"]), "import path \"../vendor\""),
+            (on_disk("main.jsonnet", &["/vendor"]), "must be relative"),
+            (both, "not both"),
+            (
+                RenderRequest {
+                    libraries: vec![
+                        Library { name: "a".to_owned(), import_path: Some("k".to_owned()), ..Library::default() },
+                        Library { name: "k".to_owned(), ..Library::default() },
+                    ],
+                    ..on_disk("main.jsonnet", &[])
+                },
+                "listed twice (mounted at \"k\")",
+            ),
+            (
+                RenderRequest {
+                    libraries: vec![Library { name: "a".to_owned(), import_path: Some("x/y".to_owned()), ..Library::default() }],
+                    ..on_disk("main.jsonnet", &[])
+                },
+                "not a valid directory name",
+            ),
+        ];
+        for (request, fragment) in cases {
+            match request.validate() {
+                Err(RenderError::InvalidSpec(message)) => assert!(message.contains(fragment), "{message:?} lacks {fragment:?}"),
+                other => panic!("{request:?}: got {other:?}, expected an error with {fragment:?}"),
             }
         }
     }

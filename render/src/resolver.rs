@@ -1,18 +1,21 @@
-//! The only way Jsonnet code reaches other files: an in-memory tree, never the host's file system.
+//! The only way Jsonnet code reaches other files: the import tree of a request, never the host's file system at
+//! large.
 //!
-//! The tree holds the snippet's files at its root and each library's files under `<library>/`. An import
-//! `p` from file `f` is looked up, in order, at:
+//! The tree holds the snippet's files at its root (in memory, or a directory on disk) and each library under its
+//! mount directory (`<import path>/`, by default `<name>/`). An import `p` from file `f` is looked up, in order, at:
 //! 1. `p` relative to `f`'s directory — `..` may not climb above `f`'s root (the tree root for snippet
 //!    files, `<library>/` for library files);
-//! 2. `<library>/p` for each library, in the order listed (libraries are search paths, like `jsonnet -J`);
-//! 3. `p` from the tree root (so `<library>/file` works from anywhere).
+//! 2. `<dir>/p` for each of the request's import paths, in order (`jsonnet -J`; jb's `vendor`, `lib`);
+//! 3. `<library>/p` for each library, in the order listed (libraries are search paths too);
+//! 4. `p` from the tree root (so `<library>/file` works from anywhere).
 //!
-//! Absolute paths, URLs, backslashes and `..` escapes are forbidden; anything else not found is reported as
-//! "import not found". `import`, `importstr` and `importbin` share these rules.
+//! Paths are tree paths (`vendor/k/k.libsonnet`): lexical, as go-jsonnet joins them, and what `std.thisFile` and
+//! error messages show. Absolute paths, URLs, backslashes, `..` escapes and symlinks that lead out of a directory
+//! tree are forbidden; anything else not found is reported as "import not found". `import`, `importstr` and
+//! `importbin` share these rules. A file on disk is read when an import names it, not before.
 
 use std::{
     any::Any,
-    collections::BTreeMap,
     fmt,
     hash::{Hash, Hasher},
     path::Path,
@@ -21,6 +24,8 @@ use std::{
 use jrsonnet_evaluator::{AsPathLike, ImportResolver, ResolvePath, SourcePath, error::ErrorKind};
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::{SourceFifo, SourcePathT};
+
+use crate::{RenderError, RenderRequest, mount::Mount};
 
 /// Prefix of the error text the worker reports as [`super::RenderError::ImportForbidden`].
 pub const FORBIDDEN_PREFIX: &str = "import forbidden: ";
@@ -66,28 +71,37 @@ pub enum ImportFailure {
     NotFound(String),
 }
 
-/// The in-memory tree and its search paths.
-#[derive(Acyclic, Debug, Default)]
+/// The import tree and its search paths.
+#[derive(Acyclic, Debug)]
 pub struct TreeResolver {
-    files: BTreeMap<String, String>,
-    libraries: Vec<String>,
+    root: Mount,
+    libraries: Vec<Mount>,
+    import_paths: Vec<String>,
 }
 
 impl TreeResolver {
-    /// A tree of `snippet_files` at the root plus each `(name, files)` library under `name/`.
-    pub fn new<'a>(
-        snippet_files: &BTreeMap<String, String>,
-        libraries: impl IntoIterator<Item = (&'a str, &'a BTreeMap<String, String>)>,
-    ) -> Self {
-        let mut files = snippet_files.clone();
-        let mut names = Vec::new();
-        for (name, library_files) in libraries {
-            for (path, content) in library_files {
-                files.insert(format!("{name}/{path}"), content.clone());
-            }
-            names.push(name.to_owned());
+    /// A tree of `root` at the top, each library mount under its prefix, searching `import_paths` (tree
+    /// directories) in order before the libraries.
+    pub fn new(root: Mount, libraries: Vec<Mount>, import_paths: Vec<String>) -> Self {
+        Self { root, libraries, import_paths }
+    }
+
+    /// The tree a request describes: its files or directory at the root, its libraries under their mount
+    /// directories. Fails when a directory cannot be opened.
+    pub fn for_request(request: &RenderRequest) -> Result<Self, RenderError> {
+        let root = match &request.directory {
+            Some(directory) => Mount::directory(String::new(), directory)?,
+            None => Mount::memory(String::new(), request.files.clone()),
+        };
+        let mut libraries = Vec::with_capacity(request.libraries.len());
+        for library in &request.libraries {
+            let prefix = format!("{}/", library.mount_directory());
+            libraries.push(match &library.directory {
+                Some(directory) => Mount::directory(prefix, directory)?,
+                None => Mount::memory(prefix, library.files.clone()),
+            });
         }
-        Self { files, libraries: names }
+        Ok(Self::new(root, libraries, request.import_paths.clone()))
     }
 
     /// Resolves `import` written in `importer` (a tree path, or `None` for code that is not a file, such as
@@ -104,7 +118,7 @@ impl TreeResolver {
             return forbidden("backslashes and NUL characters are not allowed");
         }
         let importer = importer.unwrap_or("");
-        let root = self.root_of(importer);
+        let root = self.mount_of(importer).prefix();
         let directory = importer.rsplit_once('/').map_or("", |(directory, _)| directory);
         let below_root = directory.strip_prefix(root.trim_end_matches('/')).unwrap_or(directory);
         let Some(relative) = normalize(&format!("{below_root}/{import}")) else {
@@ -116,15 +130,20 @@ impl TreeResolver {
         };
         let mut candidates = vec![format!("{root}{relative}")];
         if let Some(plain) = normalize(import) {
-            let searched: Vec<String> = self.libraries.iter().map(|library| format!("{library}/{plain}")).collect();
-            for candidate in searched.into_iter().chain([plain]) {
+            let searched = self.import_paths.iter().map(|directory| format!("{directory}/{plain}"));
+            let in_libraries = self.libraries.iter().map(|library| format!("{}{plain}", library.prefix()));
+            for candidate in searched.chain(in_libraries).chain([plain.clone()]) {
                 if !candidates.contains(&candidate) {
                     candidates.push(candidate);
                 }
             }
         }
-        if let Some(found) = candidates.iter().find(|candidate| self.files.contains_key(*candidate)) {
-            return Ok(found.clone());
+        for candidate in &candidates {
+            match self.mount_of(candidate).contains(candidate) {
+                Ok(true) => return Ok(candidate.clone()),
+                Ok(false) => {}
+                Err(why) => return forbidden(&why),
+            }
         }
         Err(ImportFailure::NotFound(format!(
             "{import:?} (imported from {}; looked for {})",
@@ -133,11 +152,19 @@ impl TreeResolver {
         )))
     }
 
-    /// The root a file's relative imports may not leave: `<library>/` for library files, else the tree root.
-    fn root_of(&self, path: &str) -> String {
-        match path.split_once('/') {
-            Some((first, _)) if self.libraries.iter().any(|library| library == first) => format!("{first}/"),
-            _ => String::new(),
+    /// The mount a tree path belongs to: the library whose directory holds it, else the root. Its prefix is the
+    /// root a file's relative imports may not leave.
+    fn mount_of(&self, path: &str) -> &Mount {
+        self.libraries.iter().find(|library| path.starts_with(library.prefix())).unwrap_or(&self.root)
+    }
+
+    /// The bytes of the tree file `path`.
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        let mount = self.mount_of(path);
+        match mount.contains(path) {
+            Ok(true) => mount.read(path).map_err(|why| format!("import not found: {why}")),
+            Ok(false) => Err(format!("import not found: {path:?}")),
+            Err(why) => Err(format!("{FORBIDDEN_PREFIX}{path:?}: {why}")),
         }
     }
 }
@@ -177,10 +204,8 @@ impl ImportResolver for TreeResolver {
     }
 
     fn load_file_contents(&self, resolved: &SourcePath) -> jrsonnet_evaluator::Result<Vec<u8>> {
-        if let Some(file) = resolved.downcast_ref::<TreeFile>()
-            && let Some(content) = self.files.get(&file.0)
-        {
-            return Ok(content.as_bytes().to_vec());
+        if let Some(file) = resolved.downcast_ref::<TreeFile>() {
+            return self.read(&file.0).map_err(|why| ErrorKind::ImportCallbackError(why).into());
         }
         // `--ext-code`/`--tla-code` values arrive as in-memory "fifo" sources.
         if let Some(inline) = resolved.downcast_ref::<SourceFifo>() {
@@ -194,6 +219,8 @@ impl ImportResolver for TreeResolver {
 #[allow(clippy::unwrap_used)]
 mod tests {
     //! Table-driven tests of import resolution.
+
+    use std::collections::BTreeMap;
 
     use super::*;
 
@@ -209,7 +236,8 @@ mod tests {
             .collect();
         let mixin: BTreeMap<String, String> =
             ["mixin.libsonnet", "only-in-mixin.libsonnet"].into_iter().map(|p| (p.to_owned(), String::new())).collect();
-        TreeResolver::new(&snippet, [("kube", &kube), ("mixin", &mixin)])
+        let libraries = vec![Mount::memory("kube/".to_owned(), kube), Mount::memory("mixin/".to_owned(), mixin)];
+        TreeResolver::new(Mount::memory(String::new(), snippet), libraries, Vec::new())
     }
 
     #[test]
@@ -280,6 +308,32 @@ mod tests {
                 }
                 _ => panic!("{importer:?} imports {import:?}: got {got:?}, expected {expected:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn import_paths_are_searched_in_order_before_libraries() {
+        let files: BTreeMap<String, String> =
+            ["main.jsonnet", "lib/a.libsonnet", "vendor/a.libsonnet", "vendor/b.libsonnet", "vendor/k/x.jsonnet"]
+                .into_iter()
+                .map(|p| (p.to_owned(), String::new()))
+                .collect();
+        let library = BTreeMap::from([("b.libsonnet".to_owned(), String::new())]);
+        let tree = TreeResolver::new(
+            Mount::memory(String::new(), files),
+            vec![Mount::memory("m/".to_owned(), library)],
+            vec!["lib".to_owned(), "vendor".to_owned()],
+        );
+        let cases = [
+            (Some("main.jsonnet"), "a.libsonnet", "lib/a.libsonnet"),
+            (Some("main.jsonnet"), "b.libsonnet", "vendor/b.libsonnet"),
+            (Some("vendor/k/x.jsonnet"), "a.libsonnet", "lib/a.libsonnet"),
+            (Some("vendor/k/x.jsonnet"), "../b.libsonnet", "vendor/b.libsonnet"),
+            (Some("m/b.libsonnet"), "a.libsonnet", "lib/a.libsonnet"),
+            (None, "k/x.jsonnet", "vendor/k/x.jsonnet"),
+        ];
+        for (importer, import, expected) in cases {
+            assert_eq!(tree.resolve(importer, import), Ok(expected.to_owned()), "{importer:?} imports {import:?}");
         }
     }
 

@@ -1,24 +1,51 @@
 //! `jaas crdgen`: prints our CRDs as multi-document YAML. The output is committed as
-//! `charts/jaas/crds/jaas.metio.wtf_crds.yaml`, and a test fails when the two drift apart.
+//! `charts/jaas/crds/jaas.metio.wtf_crds.yaml`, and a test fails when the two drift apart. For test clusters
+//! without Flux it also prints the Flux CRDs we read or write, as far as we declare them.
 
 use std::process::ExitCode;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+use super::flux_sources::{Bucket, GitRepository, OCIRepository};
 use super::{ExternalArtifact, JsonnetLibrary, JsonnetSnippet};
 
-/// Arguments of `jaas crdgen`.
+/// Arguments of `jaas crdgen`. Without a flag it prints the CRDs JaaS owns; the flags print Flux's instead (for
+/// test clusters without Flux), both when both are given.
 #[derive(Debug, clap::Args)]
 pub struct CrdgenArgs {
-    /// Print Flux's ExternalArtifact CRD instead (for test clusters without Flux).
+    /// Print Flux's ExternalArtifact CRD (what JaaS publishes).
     #[arg(long)]
     pub external_artifact: bool,
+    /// Print Flux's GitRepository, OCIRepository and Bucket CRDs (the sources JaaS reads), as far as JaaS
+    /// declares them.
+    #[arg(long)]
+    pub flux_sources: bool,
 }
 
 /// The CRDs JaaS owns, in a stable order.
 pub fn jaas_crds() -> Vec<CustomResourceDefinition> {
     vec![JsonnetLibrary::crd(), JsonnetSnippet::crd()]
+}
+
+/// Flux's source CRDs that a snippet or library can name in `spec.sourceRef`, other than ExternalArtifact.
+pub fn flux_source_crds() -> Vec<CustomResourceDefinition> {
+    vec![GitRepository::crd(), OCIRepository::crd(), Bucket::crd()]
+}
+
+/// The CRDs `jaas crdgen` prints for `args`.
+pub fn selected_crds(args: &CrdgenArgs) -> Vec<CustomResourceDefinition> {
+    if !args.external_artifact && !args.flux_sources {
+        return jaas_crds();
+    }
+    let mut crds = Vec::new();
+    if args.external_artifact {
+        crds.push(ExternalArtifact::crd());
+    }
+    if args.flux_sources {
+        crds.extend(flux_source_crds());
+    }
+    crds
 }
 
 /// Renders CRDs as multi-document YAML, each document starting with `---`.
@@ -33,8 +60,7 @@ pub fn to_yaml(crds: &[CustomResourceDefinition]) -> Result<String, serde_saphyr
 
 /// Runs `jaas crdgen`.
 pub fn run(args: &CrdgenArgs) -> ExitCode {
-    let crds = if args.external_artifact { vec![ExternalArtifact::crd()] } else { jaas_crds() };
-    match to_yaml(&crds) {
+    match to_yaml(&selected_crds(args)) {
         Ok(yaml) => {
             print!("{yaml}");
             ExitCode::SUCCESS
@@ -67,9 +93,41 @@ mod tests {
         );
     }
 
+    /// Every CRD we generate, through `crd()` (which panics on schemas kube cannot make structural, such as an
+    /// internally tagged enum), with the names and schema a 1.20 API server needs.
+    #[test]
+    fn every_crd_generates_as_a_structural_schema_without_cel() {
+        let all = CrdgenArgs { external_artifact: true, flux_sources: true };
+        let crds: Vec<_> = jaas_crds().into_iter().chain(selected_crds(&all)).collect();
+        let names: Vec<&str> = crds.iter().map(|crd| crd.spec.names.kind.as_str()).collect();
+        let expected =
+            ["JsonnetLibrary", "JsonnetSnippet", "ExternalArtifact", "GitRepository", "OCIRepository", "Bucket"];
+        assert_eq!(names, expected);
+        for crd in &crds {
+            let kind = &crd.spec.names.kind;
+            assert_eq!(crd.metadata.name, Some(format!("{}.{}", crd.spec.names.plural, crd.spec.group)));
+            let version = &crd.spec.versions[0];
+            let schema = version.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
+            assert_eq!(schema.and_then(|s| s.type_.as_deref()), Some("object"), "{kind}: a root of type object");
+            let yaml = serde_json::to_string(crd).unwrap();
+            assert!(!yaml.contains("x-kubernetes-validations"), "{kind}: no CEL on a 1.20 API server");
+            for keyword in ["\"anyOf\"", "\"oneOf\"", "\"allOf\"", "\"$ref\""] {
+                assert!(!yaml.contains(keyword), "{kind}: {keyword} is not structural as kube writes it");
+            }
+        }
+    }
+
+    #[test]
+    fn flags_select_flux_crds_and_none_selects_ours() {
+        let none = CrdgenArgs { external_artifact: false, flux_sources: false };
+        assert_eq!(selected_crds(&none), jaas_crds());
+        let sources = CrdgenArgs { external_artifact: false, flux_sources: true };
+        assert_eq!(selected_crds(&sources), flux_source_crds());
+    }
+
     #[test]
     fn yaml_round_trips_to_the_same_crds() {
-        for crds in [jaas_crds(), vec![ExternalArtifact::crd()]] {
+        for crds in [jaas_crds(), vec![ExternalArtifact::crd()], flux_source_crds()] {
             let yaml = to_yaml(&crds).unwrap();
             let parsed: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&yaml).unwrap();
             assert_eq!(parsed, crds);

@@ -1,5 +1,6 @@
-//! `JsonnetSnippet` (`jaas.metio.wtf/v1`, short name `jsnip`): Jsonnet sources and inputs in, a published Flux
-//! `ExternalArtifact` out. The spec mirrors the rendering request; the status records what was published.
+//! `JsonnetSnippet` (`jaas.metio.wtf/v1`, short name `jsnip`): Jsonnet sources (inline or from a Flux source) and
+//! inputs in, a published Flux `ExternalArtifact` out. The spec mirrors the rendering request; the status records
+//! what was published.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conditions::Condition;
 use crate::crd::duration::{GO_DURATION_PATTERN, parse_go_duration};
+use crate::crd::source_ref::{FluxSourceRef, RELATIVE_PATH_PATTERN, SourceChoice};
 
 /// The shortest and longest `spec.interval` accepted.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
@@ -36,13 +38,23 @@ pub const MAX_INTERVAL: Duration = Duration::from_hours(24);
 )]
 #[serde(rename_all = "camelCase")]
 pub struct JsonnetSnippetSpec {
-    /// The file in `files` that is evaluated.
+    /// The file that is evaluated: a key of `files`, or a path in the source's tree (relative to
+    /// `sourceRef.path`).
     #[serde(default = "default_entry_file")]
     #[schemars(length(min = 1, max = 253))]
     pub entry_file: String,
-    /// The snippet's own sources, file name to Jsonnet source. Files import each other by name.
+    /// The snippet's own sources, file name to Jsonnet source. Files import each other by name. Exactly one of
+    /// `files` and `sourceRef` must be set.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// The Flux source whose artifact holds the Jsonnet tree, instead of `files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<FluxSourceRef>,
+    /// Directories of the source's tree searched for imports, in order, after the importing file's own
+    /// (`jsonnet -J`); by default `vendor` and `lib` when the tree has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(regex(pattern = RELATIVE_PATH_PATTERN)))]
+    pub import_paths: Option<Vec<String>>,
     /// Names of `JsonnetLibrary` objects in the same namespace whose files may be imported as `<library>/<file>`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
@@ -156,11 +168,29 @@ impl JsonnetSnippetSpec {
     }
 }
 
+impl SourceChoice for JsonnetSnippetSpec {
+    fn files(&self) -> &BTreeMap<String, String> {
+        &self.files
+    }
+
+    fn source_ref(&self) -> Option<&FluxSourceRef> {
+        self.source_ref.as_ref()
+    }
+
+    fn paths_in_tree(&self) -> Vec<(String, &str)> {
+        let import_paths = self.import_paths.iter().flatten().enumerate();
+        let import_paths = import_paths.map(|(index, path)| (format!("spec.importPaths[{index}]"), path.as_str()));
+        std::iter::once(("spec.entryFile".to_owned(), self.entry_file.as_str())).chain(import_paths).collect()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::crd::source_ref::validate_source_choice;
     use kube::CustomResourceExt;
+    use serde_json::json;
 
     #[test]
     fn crd_generates_with_the_documented_names() {
@@ -189,5 +219,42 @@ mod tests {
         assert!(with("29s").interval().is_err());
         assert!(with("25h").interval().is_err());
         assert!(with("soon").interval().is_err());
+    }
+
+    #[test]
+    fn exactly_one_of_files_and_source_ref_with_paths_inside_the_tree() {
+        let git = json!({"kind": "GitRepository", "name": "repo"});
+        let inline = json!({"main.jsonnet": "{}"});
+        let cases = [
+            (json!({"files": inline}), Ok(())),
+            (json!({"sourceRef": git, "importPaths": ["vendor", "./lib"]}), Ok(())),
+            (json!({"sourceRef": {"kind": "Bucket", "name": "b", "path": "./apps/web"}}), Ok(())),
+            (json!({"files": inline, "sourceRef": git}), Err("are both set")),
+            (json!({}), Err("neither spec.files nor spec.sourceRef is set")),
+            (
+                json!({"sourceRef": {"kind": "Bucket", "name": "b", "path": "apps/../.."}}),
+                Err(r#"spec.sourceRef.path "apps/../.." has a `..` component"#),
+            ),
+            (
+                json!({"sourceRef": git, "entryFile": "/etc/main.jsonnet"}),
+                Err(r#"spec.entryFile "/etc/main.jsonnet" is absolute"#),
+            ),
+            (
+                json!({"sourceRef": git, "importPaths": ["vendor", "../lib"]}),
+                Err(r#"spec.importPaths[1] "../lib" has a `..` component"#),
+            ),
+            (
+                json!({"files": inline, "entryFile": "../main.jsonnet"}),
+                Err(r#"spec.entryFile "../main.jsonnet" has a `..` component"#),
+            ),
+        ];
+        for (document, expected) in cases {
+            let spec: JsonnetSnippetSpec = serde_json::from_value(document.clone()).unwrap();
+            match (validate_source_choice(&spec), expected) {
+                (Ok(()), Ok(())) => {}
+                (Err(message), Err(part)) => assert!(message.contains(part), "{document}: {message}"),
+                (result, expected) => panic!("{document}: {result:?}, expected {expected:?}"),
+            }
+        }
     }
 }
