@@ -13,9 +13,22 @@ die() { log "$*"; exit 1; }
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
+# with_apt_lock CMD...: runs CMD holding $CACHE/apt.lock, so that apt work of scripts running at the same time (the
+# kube-apiserver build runs in the background of run-tests.sh) waits its turn instead of failing on dpkg's own lock.
+with_apt_lock() {
+  mkdir -p "$CACHE"
+  (
+    flock -w 1200 9 || die "gave up waiting for $CACHE/apt.lock"
+    "$@"
+  ) 9>"$CACHE/apt.lock"
+}
+
 # apt_install PKG...: a fresh machine may have no package lists yet, so on failure run `apt-get update` once and retry.
 apt_install() {
   log "apt-get install $*"
+  with_apt_lock apt_install_locked "$@"
+}
+apt_install_locked() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 && return 0
   log "apt-get install failed: running apt-get update, then retrying"
   as_root apt-get update -qq

@@ -44,7 +44,7 @@ if ! has_kube_source; then
     && ! grep -q '^deb-src ' /etc/apt/sources.list && [[ ! -f /etc/apt/sources.list.d/jaas-deb-src.list ]]; then
     sed -n 's/^deb /deb-src /p' /etc/apt/sources.list | as_root tee /etc/apt/sources.list.d/jaas-deb-src.list >/dev/null
   fi
-  as_root apt-get update -qq
+  with_apt_lock as_root apt-get update -qq
   has_kube_source || die "no source package 'kubernetes' (this needs Debian 12 with deb-src entries)"
 fi
 
@@ -63,7 +63,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 cd "$WORK"
 log "apt-get source kubernetes"
-apt-get source kubernetes >"$WORK/apt-source.log" 2>&1 || { cat "$WORK/apt-source.log"; die "apt-get source failed"; }
+with_apt_lock apt-get source kubernetes >"$WORK/apt-source.log" 2>&1 || { cat "$WORK/apt-source.log"; die "apt-get source failed"; }
 SRC=$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)
 [[ -n $SRC && -f $SRC/Makefile ]] || die "the source did not unpack into $WORK"
 cd "$SRC"
