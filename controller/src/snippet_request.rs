@@ -15,7 +15,10 @@ pub fn render_request(snippet: &JsonnetSnippet, libraries: &[JsonnetLibrary]) ->
     RenderRequest {
         entry_file: snippet.spec.entry_file.clone(),
         files: snippet.spec.files.clone(),
-        libraries: libraries.iter().map(|l| Library { name: l.name_any(), files: l.spec.files.clone(), ..Library::default() }).collect(),
+        libraries: libraries
+            .iter()
+            .map(|l| Library { name: l.name_any(), files: l.spec.files.clone(), ..Library::default() })
+            .collect(),
         ext_vars: variables(&snippet.spec.external_variables),
         tlas: variables(&snippet.spec.tlas),
         output: match snippet.spec.output {

@@ -55,8 +55,11 @@ pub fn plain_request(input: &Path, jpaths: &[PathBuf]) -> Result<RenderRequest, 
         }
     }
     if jpaths.is_empty() && canonical.is_dir() {
-        import_paths =
-            DEFAULT_IMPORT_PATHS.iter().filter(|path| root.join(path).is_dir()).map(|path| (*path).to_owned()).collect();
+        import_paths = DEFAULT_IMPORT_PATHS
+            .iter()
+            .filter(|path| root.join(path).is_dir())
+            .map(|path| (*path).to_owned())
+            .collect();
     }
     Ok(RenderRequest { entry_file, directory: Some(root), import_paths, libraries, ..RenderRequest::default() })
 }
@@ -87,7 +90,8 @@ mod tests {
         fs::create_dir_all(app.join("lib")).unwrap();
         fs::create_dir_all(&outside).unwrap();
         fs::write(app.join("main.jsonnet"), "{}").unwrap();
-        let request = plain_request(&app.join("main.jsonnet"), &[app.join("vendor"), outside, app.join("lib")]).unwrap();
+        let request =
+            plain_request(&app.join("main.jsonnet"), &[app.join("vendor"), outside, app.join("lib")]).unwrap();
         assert_eq!(request.entry_file, "main.jsonnet");
         assert_eq!(request.directory, Some(fs::canonicalize(&app).unwrap()));
         assert!(request.files.is_empty(), "nothing is read up front");
@@ -107,7 +111,10 @@ mod tests {
         assert_eq!(plain_request(root.path(), &[]).unwrap().import_paths, ["vendor"]);
         fs::create_dir(root.path().join("lib")).unwrap();
         let request = plain_request(root.path(), &[]).unwrap();
-        assert_eq!((request.entry_file.as_str(), request.import_paths), ("main.jsonnet", vec!["lib".to_owned(), "vendor".to_owned()]));
+        assert_eq!(
+            (request.entry_file.as_str(), request.import_paths),
+            ("main.jsonnet", vec!["lib".to_owned(), "vendor".to_owned()])
+        );
         let only_vendor = plain_request(root.path(), &[root.path().join("vendor")]).unwrap();
         assert_eq!(only_vendor.import_paths, ["vendor"]);
         let empty = tempfile::tempdir().unwrap();

@@ -252,7 +252,11 @@ mod tests {
                 json!({"apiVersion": "v1", "kind": "ConfigMapList", "items": {"a": 1}}),
                 "document 1 (at $): missing metadata.name",
             ),
-            ("item of a typed list", json!({"apiVersion": "v1", "kind": "RoleList", "items": [cm("a"), {"kind": "Role"}]}), "document 2 (at $.items[1]): missing apiVersion"),
+            (
+                "item of a typed list",
+                json!({"apiVersion": "v1", "kind": "RoleList", "items": [cm("a"), {"kind": "Role"}]}),
+                "document 2 (at $.items[1]): missing apiVersion",
+            ),
             (
                 "List with bad items",
                 json!({"apiVersion": "v1", "kind": "List", "items": 1}),

@@ -269,7 +269,11 @@ mod tests {
             ),
             (
                 RenderRequest {
-                    libraries: vec![Library { name: "a".to_owned(), import_path: Some("x/y".to_owned()), ..Library::default() }],
+                    libraries: vec![Library {
+                        name: "a".to_owned(),
+                        import_path: Some("x/y".to_owned()),
+                        ..Library::default()
+                    }],
                     ..on_disk("main.jsonnet", &[])
                 },
                 "not a valid directory name",
@@ -277,7 +281,9 @@ mod tests {
         ];
         for (request, fragment) in cases {
             match request.validate() {
-                Err(RenderError::InvalidSpec(message)) => assert!(message.contains(fragment), "{message:?} lacks {fragment:?}"),
+                Err(RenderError::InvalidSpec(message)) => {
+                    assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+                }
                 other => panic!("{request:?}: got {other:?}, expected an error with {fragment:?}"),
             }
         }

@@ -206,6 +206,18 @@ mod tests {
                 r#"JsonnetSnippet.jaas.metio.wtf "Demo_x" is invalid: [metadata.name: Invalid value: "Demo_x": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), spec.history: Invalid value: 0: spec.history in body should be greater than or equal to 1]"#,
             ),
             (
+                snippet(&json!({"sourceRef": {"kind": "HelmChart", "name": "x"}})),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.sourceRef.kind: Unsupported value: "HelmChart": supported values: "GitRepository", "OCIRepository", "Bucket", "ExternalArtifact""#,
+            ),
+            (
+                snippet(&json!({"sourceRef": {"kind": "GitRepository"}})),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.sourceRef.name: Required value"#,
+            ),
+            (
+                snippet(&json!({"sourceRef": {"kind": "Bucket", "name": "b", "path": "../x"}})),
+                r#"JsonnetSnippet.jaas.metio.wtf "demo" is invalid: spec.sourceRef.path: Invalid value: "../x": spec.sourceRef.path in body should match '^([^/]|[^/.][^/]|\.[^/.]|[^/]{3,})(/([^/]|[^/.][^/]|\.[^/.]|[^/]{3,}))*/?$'"#,
+            ),
+            (
                 json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary", "metadata": {"name": "demo"}, "spec": {}}),
                 r#"JsonnetLibrary.jaas.metio.wtf "demo" is invalid: kind: Invalid value: "JsonnetLibrary": must be JsonnetSnippet"#,
             ),
@@ -261,5 +273,8 @@ mod tests {
         let typed = admit::<JsonnetSnippet>(snippet(&json!({}))).unwrap().object;
         assert_eq!((typed.spec.entry_file.as_str(), typed.spec.history), ("main.jsonnet", 1));
         assert_eq!(typed.spec.output, OutputFormat::Rendered);
+        let sourced = admit::<JsonnetSnippet>(snippet(&json!({"sourceRef": {"kind": "Bucket", "name": "b"}}))).unwrap();
+        let source_ref = sourced.object.spec.source_ref.unwrap();
+        assert_eq!(source_ref.api_version, "source.toolkit.fluxcd.io/v1", "defaulted as the API server does");
     }
 }

@@ -18,9 +18,9 @@ pub mod validate;
 pub use external_artifact::{
     Artifact, ExternalArtifact, ExternalArtifactSpec, ExternalArtifactStatus, SourceReference,
 };
-pub use source_ref::{FluxSourceKind, FluxSourceRef, SourceChoice, validate_source_choice};
 pub use flux_sources::{Bucket, FluxSourceStatus, GitRepository, OCIRepository};
 pub use library::{JsonnetLibrary, JsonnetLibrarySpec};
 pub use snippet::{
     HistoryEntry, JsonnetSnippet, JsonnetSnippetSpec, JsonnetSnippetStatus, OutputFormat, SnippetVariable,
 };
+pub use source_ref::{FluxSourceKind, FluxSourceRef, SourceChoice, validate_source_choice};

@@ -66,7 +66,10 @@ mod tests {
     }
 
     fn library(source: &str) -> JsonnetLibrary {
-        JsonnetLibrary::new("lib", JsonnetLibrarySpec { files: [("a.libsonnet".to_owned(), source.to_owned())].into(), ..Default::default() })
+        JsonnetLibrary::new(
+            "lib",
+            JsonnetLibrarySpec { files: [("a.libsonnet".to_owned(), source.to_owned())].into(), ..Default::default() },
+        )
     }
 
     #[test]
