@@ -11,6 +11,7 @@ use kube::runtime::controller::Action;
 
 use crate::conditions::{self, REASON_SUCCEEDED, REASON_SUSPENDED, REASON_UNCHANGED};
 use crate::crd::JsonnetSnippet;
+use crate::crd::source_ref::validate_source_choice;
 use crate::error::{Error, Result};
 use crate::reconcile::artifact;
 use crate::reconcile::context::{Context, snippet_key};
@@ -20,11 +21,20 @@ use crate::reconcile::publish;
 use crate::reconcile::retention;
 use crate::reconcile::status;
 
+/// What a snippet with `spec.sourceRef` is told until the reconcile resolves Flux sources.
+const SOURCE_REF_NOT_YET: &str =
+    "spec.sourceRef is not supported by this controller version yet: put the Jsonnet files in spec.files";
+
 /// The apply half of a reconcile: every step in order; the first failure ends it.
 pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
     let key = snippet_key(snippet);
     let at = SnippetRef::new(&snippet.namespace().unwrap_or_default(), &snippet.name_any())?;
     let interval = snippet.spec.interval().map_err(Error::InvalidSpec)?;
+    validate_source_choice(&snippet.spec).map_err(Error::InvalidSpec)?;
+    if snippet.spec.source_ref.is_some() {
+        // The CRD and the fetching are in place (issue 12); resolving a source in the reconcile is not yet.
+        return Err(Error::InvalidSpec(SOURCE_REF_NOT_YET.to_owned()));
+    }
     if snippet.spec.suspend {
         return suspend(ctx, snippet, &key).await;
     }
