@@ -230,16 +230,8 @@ fn delete_in_background(dir: PathBuf) {
 mod tests {
     use std::time::Duration;
 
-    use super::super::args::SourceLimits;
-    use super::super::testing::{TestEntry, TestServer, sha256_digest, tar_gz};
+    use super::super::testing::{LIMITS, TestEntry, TestServer, sha256_digest, tar_gz};
     use super::*;
-
-    const LIMITS: SourceLimits = SourceLimits {
-        max_archive_bytes: 1 << 20,
-        max_extracted_bytes: 1 << 20,
-        max_entry_bytes: 1 << 20,
-        max_files: 100,
-    };
 
     async fn cache(max_bytes: u64) -> (tempfile::TempDir, SourceCache) {
         let dir = tempfile::tempdir().unwrap();

@@ -161,15 +161,8 @@ fn error_chain(error: &reqwest::Error) -> String {
 mod tests {
     use sha2::{Digest as _, Sha512};
 
-    use super::super::testing::{TestEntry, TestServer, sha256_digest, tar_gz};
+    use super::super::testing::{LIMITS, TestEntry, TestServer, sha256_digest, tar_gz};
     use super::*;
-
-    const LIMITS: SourceLimits = SourceLimits {
-        max_archive_bytes: 1 << 20,
-        max_extracted_bytes: 1 << 20,
-        max_entry_bytes: 1 << 20,
-        max_files: 100,
-    };
 
     fn fetcher(limits: SourceLimits, localhost: Option<&str>) -> Fetcher {
         Fetcher::new(limits, Duration::from_secs(5), localhost.map(str::to_owned)).unwrap()

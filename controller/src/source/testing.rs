@@ -13,6 +13,12 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use super::args::SourceLimits;
+
+/// Limits of 1 MiB (100 files) for the tests; a test lowers the one it checks.
+pub const LIMITS: SourceLimits =
+    SourceLimits { max_archive_bytes: 1 << 20, max_extracted_bytes: 1 << 20, max_entry_bytes: 1 << 20, max_files: 100 };
+
 /// One entry of a crafted tarball; names and link targets are written byte for byte.
 pub enum TestEntry {
     /// A regular file.

@@ -254,15 +254,8 @@ impl<R: Read> Read for BoundedReader<R> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::testing::{TestEntry, gzip, tar_gz};
+    use super::super::testing::{LIMITS, TestEntry, gzip, tar_gz};
     use super::*;
-
-    const LIMITS: SourceLimits = SourceLimits {
-        max_archive_bytes: 1 << 20,
-        max_extracted_bytes: 1 << 20,
-        max_entry_bytes: 1 << 20,
-        max_files: 100,
-    };
 
     /// Extracts `tarball` to `<dir>/tree`; the archive itself is `<dir>/archive.tar.gz`.
     fn extract(tarball: &[u8], limits: SourceLimits) -> (tempfile::TempDir, Result<ExtractedTree, SourceError>) {
