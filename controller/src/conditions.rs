@@ -28,6 +28,17 @@ pub const REASON_INVALID_SPEC: &str = "InvalidSpec";
 pub const REASON_STORAGE_FAILED: &str = "StorageOperationFailed";
 /// Reason used when writing the ExternalArtifact failed.
 pub const REASON_PUBLISH_FAILED: &str = "PublishFailed";
+/// Reason for a `spec.sourceRef` (or a library's) naming a source object that does not exist, a kind the cluster
+/// does not serve (Flux not installed), or a `path` the source's tree does not have.
+pub const REASON_SOURCE_NOT_FOUND: &str = "SourceNotFound";
+/// Reason for a source that exists but has no artifact yet.
+pub const REASON_SOURCE_NOT_READY: &str = "SourceNotReady";
+/// Reason for a source artifact that cannot be downloaded, verified or extracted (the message says which).
+pub const REASON_SOURCE_FETCH_FAILED: &str = "SourceFetchFailed";
+/// Reason for a source in another namespace while `--no-cross-namespace-refs` is on.
+pub const REASON_CROSS_NAMESPACE_REF_REJECTED: &str = "CrossNamespaceRefRejected";
+/// Reason for snippets that source each other's ExternalArtifacts in a circle.
+pub const REASON_DEPENDENCY_CYCLE: &str = "DependencyCycle";
 /// Reason for a failure of the controller itself (configuration, start-up, a lost lease).
 pub const REASON_INTERNAL: &str = "Internal";
 /// Reason of the Normal Event announcing a newly published revision.

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use jaas_render::LimitArgs;
 
+use crate::source::SourceArgs;
+
 /// Flags of `jaas run`.
 #[derive(Debug, Clone, PartialEq, clap::Parser, Serialize, Deserialize)]
 #[command(
@@ -58,6 +60,10 @@ pub struct RunArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub limits: LimitArgs,
+    /// Fetching Flux source artifacts.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub sources: SourceArgs,
 }
 
 impl RunArgs {
@@ -90,6 +96,7 @@ impl RunArgs {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.base_url()?;
         self.storage.validate()?;
+        self.sources.validate()?;
         if self.limits.max_concurrent_evals == 0 {
             return Err(ConfigError::Invalid("--max-concurrent-evals must be at least 1".into()));
         }

@@ -16,8 +16,11 @@ use jaas_render::{
     WorkerCommand, plain_request, read_tar_gz,
 };
 
+use kube::ResourceExt;
+
+use crate::crd::{JsonnetLibrary, JsonnetSnippet};
 use crate::render_input::{ManifestError, libraries_for, read_libraries, read_snippet};
-use crate::snippet_request::render_request;
+use crate::snippet_request::{SourceDirectories, narrow_to_source_path, render_request};
 
 /// What `jaas render --help` adds below the flags.
 const AFTER_HELP: &str = "\
@@ -39,6 +42,13 @@ pub struct RenderArgs {
     /// A YAML file of JsonnetLibrary documents providing libraries the snippet lists (repeatable).
     #[arg(long = "library", value_name = "FILE")]
     libraries: Vec<PathBuf>,
+    /// The tree of the snippet's `spec.sourceRef` (e.g. a checkout of the GitRepository): rendered as the controller
+    /// renders the source's artifact, narrowed to `sourceRef.path`.
+    #[arg(long = "source-dir", value_name = "DIR")]
+    source_dir: Option<PathBuf>,
+    /// The tree of a library's `spec.sourceRef`, `NAME=DIR` (repeatable), narrowed to the library's `sourceRef.path`.
+    #[arg(long = "library-dir", value_name = "NAME=DIR", value_parser = parse_assignment)]
+    library_dirs: Vec<(String, String)>,
     /// External string variable, `NAME=VALUE` or `NAME` to read the environment (plain entry files only).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_assignment)]
     ext_str: Vec<(String, String)>,
@@ -135,9 +145,11 @@ fn build_request(args: &RenderArgs) -> Result<RenderRequest, Failure> {
         }
         return snippet_request_from_files(args);
     }
-    if !args.libraries.is_empty() {
+    if !args.libraries.is_empty() || args.source_dir.is_some() || !args.library_dirs.is_empty() {
         return Err(Failure::Usage(
-            "--library applies to JsonnetSnippet YAML input; use -J DIR with Jsonnet files".to_owned(),
+            "--library, --source-dir and --library-dir apply to JsonnetSnippet YAML input; use -J DIR with Jsonnet \
+             files"
+                .to_owned(),
         ));
     }
     let mut request = plain_request(&args.input, &args.jpaths).map_err(Failure::Render)?;
@@ -164,7 +176,59 @@ fn snippet_request_from_files(args: &RenderArgs) -> Result<RenderRequest, Failur
         eprintln!("hint: pass the file that defines each library the snippet lists with --library FILE");
         Failure::Render(error)
     })?;
-    Ok(render_request(&snippet.object, &libraries))
+    let directories = source_directories(args, &snippet.object, &libraries)?;
+    Ok(render_request(&snippet.object, &libraries, &directories))
+}
+
+/// The local trees standing in for the Flux sources of the snippet and its libraries (`--source-dir`,
+/// `--library-dir`), each narrowed to its `sourceRef.path` as the controller narrows a source's artifact.
+fn source_directories(
+    args: &RenderArgs,
+    snippet: &JsonnetSnippet,
+    libraries: &[JsonnetLibrary],
+) -> Result<SourceDirectories, Failure> {
+    let mut directories = SourceDirectories::default();
+    match (&snippet.spec.source_ref, &args.source_dir) {
+        (Some(reference), Some(dir)) => {
+            let root = narrow_to_source_path(dir, reference.path.as_deref())
+                .map_err(|why| Failure::Usage(format!("--source-dir {}: {why}", dir.display())))?;
+            directories.snippet = Some(root);
+        }
+        (Some(reference), None) => {
+            return Err(Failure::Usage(format!(
+                "the snippet reads its Jsonnet from {} {:?} (spec.sourceRef): pass a local copy of that tree with \
+                 --source-dir DIR",
+                reference.kind, reference.name
+            )));
+        }
+        (None, Some(_)) => return Err(Failure::Usage("--source-dir: the snippet has no spec.sourceRef".to_owned())),
+        (None, None) => {}
+    }
+    for library in libraries {
+        let name = library.name_any();
+        let given = args.library_dirs.iter().find(|(library_name, _)| *library_name == name);
+        match (&library.spec.source_ref, given) {
+            (Some(reference), Some((_, dir))) => {
+                let root = narrow_to_source_path(Path::new(dir), reference.path.as_deref())
+                    .map_err(|why| Failure::Usage(format!("--library-dir {name}={dir}: {why}")))?;
+                directories.libraries.insert(name, root);
+            }
+            (Some(reference), None) => {
+                return Err(Failure::Usage(format!(
+                    "JsonnetLibrary {name:?} reads its files from {} {:?} (spec.sourceRef): pass a local copy of \
+                     that tree with --library-dir {name}=DIR",
+                    reference.kind, reference.name
+                )));
+            }
+            (None, _) => {}
+        }
+    }
+    if let Some((name, _)) = args.library_dirs.iter().find(|(name, _)| !directories.libraries.contains_key(name)) {
+        return Err(Failure::Usage(format!(
+            "--library-dir {name}=...: the snippet lists no library {name:?} with a spec.sourceRef"
+        )));
+    }
+    Ok(directories)
 }
 
 /// Warns of fields the API server would drop silently: most often a misspelt field name.

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::events::EventPublisher;
 use crate::leader::{LeaderElector, RENEW_DEADLINE, RENEW_EVERY, RETRY_PERIOD, default_identity};
 use crate::metrics::{Metrics, ProbeState};
+use crate::reconcile::triggers::served_source_kinds;
 use crate::reconcile::{Context, memo::RenderMemo, run_controllers};
 use jaas_render::{Renderer, WorkerCommand};
 
@@ -46,6 +47,12 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let client = Client::try_default().await.map_err(|e| Error::Startup(format!("no usable kubeconfig: {e}")))?;
     let store = args.storage.open().await?;
     let _sweeper = spawn_sweeper(store.clone(), args.storage.storage_sweep_interval);
+    let source_cache_dir = args.sources.cache_dir();
+    let sources =
+        args.sources.build_cache().await.map_err(|e| {
+            Error::Startup(format!("cannot prepare the source cache {}: {e}", source_cache_dir.display()))
+        })?;
+    let served_source_kinds = served_source_kinds(&client, args.watch_namespaces.first().map(String::as_str)).await;
     let identity = default_identity();
     let ctx = Arc::new(Context {
         client: client.clone(),
@@ -58,6 +65,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
         events: EventPublisher::new(client.clone(), &identity),
         memo: RenderMemo::default(),
         backoff: crate::reconcile::backoff::FailureBackoff::default(),
+        sources,
+        no_cross_namespace_refs: args.sources.no_cross_namespace_refs,
+        served_source_kinds,
     });
     ready.store(true, Ordering::Release);
     tracing::info!(%identity, leader_election = args.leader_election, "controller started");
@@ -78,6 +88,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
     };
     metrics.leader.set(0);
     server_handle.stop(false).await;
+    if args.sources.source_cache_dir.is_none() {
+        // The default directory is this process's own (named by its pid): nobody else will ever use it.
+        let _ = tokio::fs::remove_dir_all(&source_cache_dir).await;
+    }
     result
 }
 

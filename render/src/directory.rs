@@ -55,13 +55,15 @@ pub fn plain_request(input: &Path, jpaths: &[PathBuf]) -> Result<RenderRequest, 
         }
     }
     if jpaths.is_empty() && canonical.is_dir() {
-        import_paths = DEFAULT_IMPORT_PATHS
-            .iter()
-            .filter(|path| root.join(path).is_dir())
-            .map(|path| (*path).to_owned())
-            .collect();
+        import_paths = default_import_paths(&root);
     }
     Ok(RenderRequest { entry_file, directory: Some(root), import_paths, libraries, ..RenderRequest::default() })
+}
+
+/// The import paths of a jsonnet-bundler tree at `root` when none are given: `lib`, then `vendor`, each when
+/// present. `jaas render DIR` and a snippet whose Flux source has no `spec.importPaths` both use them.
+pub fn default_import_paths(root: &Path) -> Vec<String> {
+    DEFAULT_IMPORT_PATHS.iter().filter(|path| root.join(path).is_dir()).map(|path| (*path).to_owned()).collect()
 }
 
 /// `relative` as a `/`-separated tree path; `None` when a component is not plain UTF-8.

@@ -22,7 +22,7 @@ mod tarball;
 pub mod worker;
 mod yaml;
 
-pub use directory::{DIRECTORY_ENTRY_FILE, plain_request};
+pub use directory::{DIRECTORY_ENTRY_FILE, default_import_paths, plain_request};
 pub use error::RenderError;
 pub use evaluate::evaluate;
 pub use limits::{LimitArgs, Limits, WorkerCommand};

@@ -114,6 +114,12 @@ impl RenderRequest {
             if !mounts.insert(mount) {
                 return Err(invalid(format!("library {:?} is listed twice (mounted at {mount:?})", library.name)));
             }
+            if let Some(outer) = mounts.iter().find(|other| **other != mount && nested(mount, other)) {
+                return Err(invalid(format!(
+                    "library {:?} is mounted at {mount:?}, inside or around another library's {outer:?}",
+                    library.name
+                )));
+            }
             if library.directory.is_some() && !library.files.is_empty() {
                 return Err(invalid(format!("library {:?}: give files or a directory, not both", library.name)));
             }
@@ -169,10 +175,20 @@ pub(crate) fn check_file_path(path: &str) -> Result<(), &'static str> {
 }
 
 fn check_library_name(name: &str) -> Result<(), RenderError> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
-        return Err(invalid(format!("library name {name:?} is not a valid directory name")));
+    let bad_segment = |segment: &str| segment.is_empty() || segment == "." || segment == "..";
+    if name.split('/').any(bad_segment) || name.contains(['\\', '\0']) {
+        return Err(invalid(format!(
+            "library mount directory {name:?} is not a clean relative path (e.g. `grafonnet` or \
+             `github.com/grafana/grafonnet`)"
+        )));
     }
     Ok(())
+}
+
+/// Whether one of two mount directories lies inside the other (`a` and `a/b`).
+fn nested(a: &str, b: &str) -> bool {
+    a.strip_prefix(b).is_some_and(|rest| rest.starts_with('/'))
+        || b.strip_prefix(a).is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn check_variable_names(what: &str, variables: &[Variable]) -> Result<(), RenderError> {
@@ -216,8 +232,13 @@ mod tests {
             (request(&["main.jsonnet", "../x"], "main.jsonnet", &[]), Some("'..' segments")),
             (request(&["main.jsonnet", "/etc/x"], "main.jsonnet", &[]), Some("must be relative")),
             (request(&["main.jsonnet", "a//b"], "main.jsonnet", &[]), Some("empty")),
-            (request(&["main.jsonnet"], "main.jsonnet", &[("a/b", &[])]), Some("not a valid directory name")),
-            (request(&["main.jsonnet"], "main.jsonnet", &[("..", &[])]), Some("not a valid directory name")),
+            (request(&["main.jsonnet"], "main.jsonnet", &[("github.com/x/y", &[])]), None),
+            (request(&["main.jsonnet"], "main.jsonnet", &[("a//b", &[])]), Some("not a clean relative path")),
+            (request(&["main.jsonnet"], "main.jsonnet", &[("..", &[])]), Some("not a clean relative path")),
+            (request(&["main.jsonnet"], "main.jsonnet", &[("a/./b", &[])]), Some("not a clean relative path")),
+            (request(&["main.jsonnet"], "main.jsonnet", &[("k", &[]), ("k/x", &[])]), Some("inside or around")),
+            (request(&["main.jsonnet"], "main.jsonnet", &[("k/x", &[]), ("k", &[])]), Some("inside or around")),
+            (request(&["main.jsonnet"], "main.jsonnet", &[("k", &[]), ("kx", &[])]), None),
             (request(&["main.jsonnet"], "main.jsonnet", &[("k", &[]), ("k", &[])]), Some("listed twice")),
             (request(&["main.jsonnet", "k/x"], "main.jsonnet", &[("k", &[])]), Some("mount directory")),
             (request(&["main.jsonnet"], "main.jsonnet", &[("k", &["./x"])]), Some("library \"k\" file")),
@@ -271,12 +292,12 @@ mod tests {
                 RenderRequest {
                     libraries: vec![Library {
                         name: "a".to_owned(),
-                        import_path: Some("x/y".to_owned()),
+                        import_path: Some("x/../y".to_owned()),
                         ..Library::default()
                     }],
                     ..on_disk("main.jsonnet", &[])
                 },
-                "not a valid directory name",
+                "not a clean relative path",
             ),
         ];
         for (request, fragment) in cases {

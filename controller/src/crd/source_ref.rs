@@ -30,6 +30,37 @@ pub enum FluxSourceKind {
     ExternalArtifact,
 }
 
+impl FluxSourceKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [Self; 4] = [Self::GitRepository, Self::OciRepository, Self::Bucket, Self::ExternalArtifact];
+
+    /// The kind as Kubernetes spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::GitRepository => "GitRepository",
+            Self::OciRepository => "OCIRepository",
+            Self::Bucket => "Bucket",
+            Self::ExternalArtifact => "ExternalArtifact",
+        }
+    }
+
+    /// The kind's resource name (plural).
+    pub const fn plural(self) -> &'static str {
+        match self {
+            Self::GitRepository => "gitrepositories",
+            Self::OciRepository => "ocirepositories",
+            Self::Bucket => "buckets",
+            Self::ExternalArtifact => "externalartifacts",
+        }
+    }
+}
+
+impl std::fmt::Display for FluxSourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A reference to the Flux source whose artifact holds the Jsonnet tree.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -140,5 +171,9 @@ mod tests {
         assert_eq!(reference.kind, FluxSourceKind::OciRepository);
         assert_eq!(reference.api_version, FLUX_SOURCE_API_VERSION);
         assert!(serde_json::from_str::<FluxSourceRef>(r#"{"kind": "HelmChart", "name": "x"}"#).is_err());
+        for kind in FluxSourceKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str(), "serde and as_str agree");
+            assert_eq!(kind.plural(), format!("{}s", kind.as_str().to_lowercase()).replace("ys", "ies"));
+        }
     }
 }

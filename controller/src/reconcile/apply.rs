@@ -1,5 +1,5 @@
 //! The apply half of a reconcile: one snippet's pipeline, read top to bottom in [`apply`]. Inputs (its
-//! libraries, the render request, their fingerprint) → decision (the render memo: render now, or wait) → render →
+//! libraries and Flux sources, the render request, their fingerprint) → decision (the render memo: render now, or wait) → render →
 //! store → publish (the ExternalArtifact and its status) → retention → the snippet's status. A failed render,
 //! store or publish leaves the last good artifact published; a suspended snippet stops before the inputs.
 
@@ -21,20 +21,12 @@ use crate::reconcile::publish;
 use crate::reconcile::retention;
 use crate::reconcile::status;
 
-/// What a snippet with `spec.sourceRef` is told until the reconcile resolves Flux sources.
-const SOURCE_REF_NOT_YET: &str =
-    "spec.sourceRef is not supported by this controller version yet: put the Jsonnet files in spec.files";
-
 /// The apply half of a reconcile: every step in order; the first failure ends it.
 pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
     let key = snippet_key(snippet);
     let at = SnippetRef::new(&snippet.namespace().unwrap_or_default(), &snippet.name_any())?;
     let interval = snippet.spec.interval().map_err(Error::InvalidSpec)?;
     validate_source_choice(&snippet.spec).map_err(Error::InvalidSpec)?;
-    if snippet.spec.source_ref.is_some() {
-        // The CRD and the fetching are in place (issue 12); resolving a source in the reconcile is not yet.
-        return Err(Error::InvalidSpec(SOURCE_REF_NOT_YET.to_owned()));
-    }
     if snippet.spec.suspend {
         return suspend(ctx, snippet, &key).await;
     }
@@ -47,7 +39,7 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
             let attempt = async {
                 let rendered = artifact::render(ctx, &inputs.request).await?;
                 let stored = artifact::store(ctx, &at, rendered, published).await?;
-                publish::publish(ctx, snippet, &stored, published).await?;
+                publish::publish(ctx, snippet, &stored, published, inputs.origin.as_ref()).await?;
                 Ok::<_, Error>(stored)
             }
             .await;

@@ -1,6 +1,8 @@
-//! What every step of a reconcile reads: the clients, the flags that shape reconciling, and the two per-snippet
-//! memories (the render memo and the failure backoff), with the key both are kept under.
+//! What every step of a reconcile reads: the clients, the flags that shape reconciling, the shared cache of Flux
+//! source trees, and the two per-snippet memories (the render memo and the failure backoff), with the key both are
+//! kept under.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,11 +10,12 @@ use jaas_render::Renderer;
 use jaas_shared::ArtifactStore;
 use kube::{Client, ResourceExt};
 
-use crate::crd::JsonnetSnippet;
+use crate::crd::{FluxSourceKind, JsonnetSnippet};
 use crate::events::EventPublisher;
 use crate::metrics::Metrics;
 use crate::reconcile::backoff::FailureBackoff;
 use crate::reconcile::memo::RenderMemo;
+use crate::source::SourceCache;
 
 /// Everything a reconcile needs.
 pub struct Context {
@@ -36,6 +39,12 @@ pub struct Context {
     pub memo: RenderMemo,
     /// Consecutive failed reconciles of each snippet, which set how long to wait before the next attempt.
     pub backoff: FailureBackoff,
+    /// Extracted Flux source trees, one download per digest.
+    pub sources: SourceCache,
+    /// `--no-cross-namespace-refs`.
+    pub no_cross_namespace_refs: bool,
+    /// The Flux source kinds the API server served when the controller started (those are watched).
+    pub served_source_kinds: BTreeSet<FluxSourceKind>,
 }
 
 /// The key a snippet's render memo and failure backoff are kept under: `namespace/name`.

@@ -1,6 +1,7 @@
 //! The first step of a snippet's reconcile: everything its render depends on. The libraries it lists are read
-//! (in the order it lists them), the render request is built from them exactly as `jaas render` builds it, and a
-//! fingerprint of the inputs lets the render memo tell a change from our own status write.
+//! (in the order it lists them), the Flux sources of the snippet and its libraries are resolved into trees on disk,
+//! the render request is built from them exactly as `jaas render` builds it, and a fingerprint of the inputs lets
+//! the render memo tell a change from our own status write.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -8,24 +9,58 @@ use jaas_render::RenderRequest;
 use kube::ResourceExt;
 use kube::api::Api;
 
-use crate::crd::{JsonnetLibrary, JsonnetSnippet};
-use crate::error::Result;
+use crate::crd::{JsonnetLibrary, JsonnetSnippet, validate_source_choice};
+use crate::error::{Error, Result};
 use crate::reconcile::context::Context;
-use crate::snippet_request::{library_not_found, render_request};
+use crate::reconcile::sources::{self, Referrer, SourceOrigin};
+use crate::snippet_request::{SourceDirectories, library_not_found, render_request};
+use crate::source::SourceTree;
 
 /// What a snippet's render depends on.
-#[derive(Debug, Clone)]
 pub struct Inputs {
     /// The request to render.
     pub request: RenderRequest,
-    /// A hash of the snippet's generation and the content of its libraries: equal inputs, equal fingerprint.
+    /// A hash of the snippet's generation, its libraries' content and the digests of every source tree: equal
+    /// inputs, equal fingerprint.
     pub fingerprint: u64,
+    /// The snippet's own Flux source and revision, when it has one.
+    pub origin: Option<SourceOrigin>,
+    /// Keeps the source trees the request reads on disk until the inputs are dropped (after the render).
+    _trees: Vec<SourceTree>,
 }
 
-/// Reads the snippet's libraries and builds its render request.
+/// Reads the snippet's libraries, resolves every Flux source, and builds its render request.
 pub async fn gather(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Inputs> {
     let libraries = fetch_libraries(ctx, snippet).await?;
-    Ok(Inputs { request: render_request(snippet, &libraries), fingerprint: fingerprint(snippet, &libraries) })
+    let mut directories = SourceDirectories::default();
+    let mut trees = Vec::new();
+    let mut origins = Vec::new();
+    let mut origin = None;
+    if let Some(reference) = &snippet.spec.source_ref {
+        let referrer = Referrer { snippet, field: "spec.sourceRef".to_owned() };
+        let resolved = sources::resolve(ctx, &referrer, reference).await?;
+        directories.snippet = Some(resolved.root);
+        origins.push(resolved.origin.clone());
+        origin = Some(resolved.origin);
+        trees.push(resolved.tree);
+    }
+    for library in &libraries {
+        let Some(reference) = &library.spec.source_ref else { continue };
+        let name = library.name_any();
+        validate_source_choice(&library.spec)
+            .map_err(|message| Error::InvalidSpec(format!("JsonnetLibrary {name:?}: {message}")))?;
+        let referrer = Referrer { snippet, field: format!("JsonnetLibrary {name:?} spec.sourceRef") };
+        let resolved = sources::resolve(ctx, &referrer, reference).await?;
+        directories.libraries.insert(name, resolved.root);
+        origins.push(resolved.origin);
+        trees.push(resolved.tree);
+    }
+    Ok(Inputs {
+        request: render_request(snippet, &libraries, &directories),
+        fingerprint: fingerprint(snippet, &libraries, &origins),
+        origin,
+        _trees: trees,
+    })
 }
 
 /// Reads the libraries a snippet lists, in the order it lists them; a missing one is a `LibraryNotFound` failure.
@@ -40,14 +75,22 @@ async fn fetch_libraries(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Vec<
     Ok(libraries)
 }
 
-/// A hash of everything a render depends on: the snippet (its uid and generation) and its libraries' content.
-fn fingerprint(snippet: &JsonnetSnippet, libraries: &[JsonnetLibrary]) -> u64 {
+/// A hash of everything a render depends on: the snippet (its uid and generation), its libraries' specs, and the
+/// digest and revision of every source tree read.
+fn fingerprint(snippet: &JsonnetSnippet, libraries: &[JsonnetLibrary], origins: &[SourceOrigin]) -> u64 {
     let mut hasher = DefaultHasher::new();
     snippet.metadata.uid.hash(&mut hasher);
     snippet.metadata.generation.hash(&mut hasher);
     for library in libraries {
         library.metadata.name.hash(&mut hasher);
         library.spec.files.hash(&mut hasher);
+        library.spec.import_path.hash(&mut hasher);
+        serde_json::to_string(&library.spec.source_ref).unwrap_or_default().hash(&mut hasher);
+    }
+    for origin in origins {
+        // The revision too: the ExternalArtifact reports it, even when a new commit leaves the tarball as it was.
+        origin.digest.hash(&mut hasher);
+        origin.revision.hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -72,16 +115,37 @@ mod tests {
         )
     }
 
+    fn origin(digest: &str, revision: &str) -> SourceOrigin {
+        SourceOrigin {
+            kind: crate::crd::FluxSourceKind::GitRepository,
+            namespace: "team".into(),
+            name: "repo".into(),
+            revision: revision.into(),
+            digest: digest.into(),
+        }
+    }
+
     #[test]
-    fn the_fingerprint_changes_with_the_generation_and_library_content_only() {
-        let base = fingerprint(&snippet(1), &[library("{}")]);
-        assert_eq!(base, fingerprint(&snippet(1), &[library("{}")]));
-        assert_ne!(base, fingerprint(&snippet(2), &[library("{}")]), "a new generation");
-        assert_ne!(base, fingerprint(&snippet(1), &[library("{ a: 1 }")]), "a library edit");
-        assert_ne!(base, fingerprint(&snippet(1), &[]), "a library less");
+    fn the_fingerprint_changes_with_the_generation_library_content_and_source_digests_only() {
+        let base = fingerprint(&snippet(1), &[library("{}")], &[]);
+        assert_eq!(base, fingerprint(&snippet(1), &[library("{}")], &[]));
+        assert_ne!(base, fingerprint(&snippet(2), &[library("{}")], &[]), "a new generation");
+        assert_ne!(base, fingerprint(&snippet(1), &[library("{ a: 1 }")], &[]), "a library edit");
+        assert_ne!(base, fingerprint(&snippet(1), &[], &[]), "a library less");
+        let mut aliased = library("{}");
+        aliased.spec.import_path = Some("github.com/x/lib".into());
+        assert_ne!(base, fingerprint(&snippet(1), &[aliased], &[]), "a library import path");
         let mut status_only = snippet(1);
         status_only.status =
             Some(crate::crd::JsonnetSnippetStatus { revision: Some("x".into()), ..Default::default() });
-        assert_eq!(base, fingerprint(&status_only, &[library("{}")]), "our own status write");
+        assert_eq!(base, fingerprint(&status_only, &[library("{}")], &[]), "our own status write");
+
+        let sourced = fingerprint(&snippet(1), &[], &[origin("sha256:aa", "main@sha1:1")]);
+        assert_ne!(sourced, fingerprint(&snippet(1), &[], &[origin("sha256:bb", "main@sha1:2")]), "a new artifact");
+        assert_ne!(
+            sourced,
+            fingerprint(&snippet(1), &[], &[origin("sha256:aa", "main@sha1:3")]),
+            "a new commit with the same tarball is a new revision to report"
+        );
     }
 }

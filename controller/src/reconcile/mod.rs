@@ -1,8 +1,9 @@
 //! Reconciling JsonnetSnippets: the finalizer around the apply and cleanup halves, the error policy, and the
-//! wiring of kube-runtime `Controller`s (one per watched namespace, or one for all). One snippet's apply is a
-//! pipeline of steps, each a module: [`inputs`] → the render [`memo`]'s decision → [`artifact`] (render, store)
-//! → [`publish`] → [`retention`] → [`status`]; [`apply`] calls them in order. Every step reads the shared
-//! [`Context`]; none imports this module.
+//! wiring of kube-runtime `Controller`s (one per watched namespace, or one for all), each watching snippets and
+//! what they read or publish: libraries, the Flux source kinds the cluster serves, ExternalArtifacts (see
+//! [`triggers`]). One snippet's apply is a pipeline of steps, each a module: [`inputs`] (with [`sources`]) → the
+//! render [`memo`]'s decision → [`artifact`] (render, store) → [`publish`] → [`retention`] → [`status`]; [`apply`]
+//! calls them in order. Every step reads the shared [`Context`]; none imports this module.
 
 pub mod apply;
 pub mod artifact;
@@ -13,7 +14,9 @@ pub mod inputs;
 pub mod memo;
 pub mod publish;
 pub mod retention;
+pub mod sources;
 pub mod status;
+pub mod triggers;
 
 use std::sync::Arc;
 
@@ -21,14 +24,17 @@ use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event, finalizer};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 
-use crate::crd::{ExternalArtifact, JsonnetLibrary, JsonnetSnippet};
+use crate::crd::{
+    Bucket, ExternalArtifact, FluxSourceKind, GitRepository, JsonnetLibrary, JsonnetSnippet, OCIRepository,
+};
 use crate::error::{Error, Result};
 pub use context::Context;
 use context::snippet_key;
+use triggers::{LibrarySources, SourceKey, snippets_listing, snippets_of_artifact, snippets_reading};
 
 /// The finalizer that keeps a deleted snippet until its artifacts are withdrawn.
 pub const FINALIZER: &str = "jaas.metio.wtf/finalizer";
@@ -92,6 +98,16 @@ where
     namespace.map_or_else(|| Api::all(client.clone()), |ns| Api::namespaced(client.clone(), ns))
 }
 
+/// The watch mapper of a Flux source kind: an event on a source reaches the snippets that read it.
+fn source_mapper<K: kube::Resource>(
+    kind: FluxSourceKind,
+    snippets: &Store<JsonnetSnippet>,
+    library_sources: &LibrarySources,
+) -> impl Fn(K) -> Vec<ObjectRef<JsonnetSnippet>> + Send + Sync + 'static {
+    let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
+    move |source| snippets_reading(&snippets.state(), &library_sources, &SourceKey::for_object(kind, &source))
+}
+
 /// Runs the controllers until `shutdown` resolves, then lets in-flight reconciles finish.
 pub async fn run_controllers(
     ctx: Arc<Context>,
@@ -108,24 +124,39 @@ pub async fn run_controllers(
         let ns = namespace.as_deref();
         let controller = Controller::new(api_in::<JsonnetSnippet>(&client, ns), config.clone());
         let snippets = controller.store();
-        controller
-            .owns(api_in::<ExternalArtifact>(&client, ns), watcher::Config::default())
-            .watches(api_in::<JsonnetLibrary>(&client, ns), watcher::Config::default(), move |library| {
-                let (namespace, name) = (library.namespace(), library.name_any());
-                snippets
-                    .state()
-                    .into_iter()
-                    .filter(|s| s.namespace() == namespace && s.spec.libraries.contains(&name))
-                    .map(|s| ObjectRef::from_obj(&*s))
-                    .collect::<Vec<_>>()
+        let library_sources = LibrarySources::default();
+        let mut controller = controller
+            .watches(api_in::<JsonnetLibrary>(&client, ns), watcher::Config::default(), {
+                let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
+                move |library| {
+                    library_sources.observe(&library);
+                    snippets_listing(&snippets.state(), &library)
+                }
             })
-            .graceful_shutdown_on(shutdown.clone())
-            .run(reconcile, error_policy, ctx.clone())
-            .for_each(|result| async move {
+            .watches(api_in::<ExternalArtifact>(&client, ns), watcher::Config::default(), {
+                let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
+                move |artifact| snippets_of_artifact(&snippets.state(), &library_sources, &artifact)
+            });
+        let served = &ctx.served_source_kinds;
+        if served.contains(&FluxSourceKind::GitRepository) {
+            let mapper = source_mapper(FluxSourceKind::GitRepository, &snippets, &library_sources);
+            controller = controller.watches(api_in::<GitRepository>(&client, ns), watcher::Config::default(), mapper);
+        }
+        if served.contains(&FluxSourceKind::OciRepository) {
+            let mapper = source_mapper(FluxSourceKind::OciRepository, &snippets, &library_sources);
+            controller = controller.watches(api_in::<OCIRepository>(&client, ns), watcher::Config::default(), mapper);
+        }
+        if served.contains(&FluxSourceKind::Bucket) {
+            let mapper = source_mapper(FluxSourceKind::Bucket, &snippets, &library_sources);
+            controller = controller.watches(api_in::<Bucket>(&client, ns), watcher::Config::default(), mapper);
+        }
+        controller.graceful_shutdown_on(shutdown.clone()).run(reconcile, error_policy, ctx.clone()).for_each(
+            |result| async move {
                 if let Err(error) = result {
                     tracing::debug!(%error, "reconcile ended with an error");
                 }
-            })
+            },
+        )
     });
     futures::future::join_all(controllers).await;
 }
@@ -147,7 +178,11 @@ mod tests {
     use memo::RenderMemo;
 
     /// A context whose client points at nothing: error_policy makes no calls.
-    fn context(storage: &std::path::Path) -> Arc<Context> {
+    async fn context(storage: &std::path::Path) -> Arc<Context> {
+        let sources = crate::source::SourceArgs {
+            source_cache_dir: Some(storage.join("sources")),
+            ..crate::source::SourceArgs::default()
+        };
         let client = Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
         let worker = WorkerCommand { program: "false".into(), args: Vec::new() };
         Arc::new(Context {
@@ -161,6 +196,9 @@ mod tests {
             events: EventPublisher::new(client, "test"),
             memo: RenderMemo::default(),
             backoff: FailureBackoff::default(),
+            sources: sources.build_cache().await.unwrap(),
+            no_cross_namespace_refs: true,
+            served_source_kinds: std::collections::BTreeSet::new(),
         })
     }
 
@@ -173,7 +211,7 @@ mod tests {
     #[tokio::test]
     async fn every_failed_reconcile_backs_off_further_until_one_succeeds() {
         let storage = tempfile::tempdir().unwrap();
-        let ctx = context(storage.path());
+        let ctx = context(storage.path()).await;
         let web = snippet("web");
         let conflict = Status::failure("the object has been modified", "Conflict").with_code(409);
         let failures = [

@@ -1,7 +1,10 @@
 //! The publish step of a snippet's reconcile: the `ExternalArtifact` that points Flux at the stored revision
 //! (server-side apply of the object, then of its `/status`, the latter through the status field manager; see
 //! `status`), and a Normal Event when the revision is new. Nothing is written when the desired state is already
-//! there, so an unchanged render causes no API writes at all.
+//! there, so an unchanged render causes no API writes at all. A snippet rendered from a Flux source reports that
+//! source and its revision in `status.artifact.metadata`, the way Flux's own producers do.
+
+use std::collections::BTreeMap;
 
 use jaas_shared::Digest;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -17,10 +20,21 @@ use crate::crd::{
 use crate::error::Result;
 use crate::reconcile::artifact::Stored;
 use crate::reconcile::context::Context;
+use crate::reconcile::sources::SourceOrigin;
 use crate::reconcile::status::STATUS_FIELD_MANAGER;
 
 /// The field manager of the objects we apply.
 pub const FIELD_MANAGER: &str = "jaas-controller";
+
+/// `status.artifact.metadata` key of the source revision the artifact was rendered from (the OCI annotation Flux
+/// uses; kustomize-controller copies it into its events).
+pub const METADATA_REVISION: &str = "org.opencontainers.image.revision";
+/// `status.artifact.metadata` key of the source's kind.
+pub const METADATA_SOURCE_KIND: &str = "jaas.metio.wtf/source-kind";
+/// `status.artifact.metadata` key of the source's namespace.
+pub const METADATA_SOURCE_NAMESPACE: &str = "jaas.metio.wtf/source-namespace";
+/// `status.artifact.metadata` key of the source's name.
+pub const METADATA_SOURCE_NAME: &str = "jaas.metio.wtf/source-name";
 
 /// The ExternalArtifact object (without status) that publishes `snippet`.
 pub fn desired_external_artifact(snippet: &JsonnetSnippet) -> ExternalArtifact {
@@ -52,12 +66,13 @@ pub async fn publish(
     snippet: &JsonnetSnippet,
     stored: &Stored,
     published: Option<Digest>,
+    origin: Option<&SourceOrigin>,
 ) -> Result<()> {
     let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &snippet.namespace().unwrap_or_default());
     let existing = api.get_opt(&snippet.name_any()).await?;
     let old_status = existing.as_ref().and_then(|ea| ea.status.clone()).unwrap_or_default();
     apply_object(&api, snippet, existing).await?;
-    apply_status(ctx, &api, snippet, stored, old_status).await?;
+    apply_status(ctx, &api, snippet, stored, origin, old_status).await?;
     if stored.written && published != Some(stored.key.digest()) {
         let revision = stored.key.digest();
         let message = format!("published revision {revision}");
@@ -87,8 +102,14 @@ async fn apply_object(
     Ok(())
 }
 
-/// The ExternalArtifact status that serves `stored`; an unchanged digest keeps its `lastUpdateTime`.
-fn desired_status(stored: &Stored, base_url: &str, old_status: &ExternalArtifactStatus) -> ExternalArtifactStatus {
+/// The ExternalArtifact status that serves `stored`, rendered from `origin`; an unchanged digest keeps its
+/// `lastUpdateTime`.
+fn desired_status(
+    stored: &Stored,
+    base_url: &str,
+    origin: Option<&SourceOrigin>,
+    old_status: &ExternalArtifactStatus,
+) -> ExternalArtifactStatus {
     let digest = stored.key.digest().to_string();
     let last_update_time = match &old_status.artifact {
         Some(old) if old.digest == digest => old.last_update_time.clone(),
@@ -100,7 +121,7 @@ fn desired_status(stored: &Stored, base_url: &str, old_status: &ExternalArtifact
         artifact: Some(Artifact {
             digest: digest.clone(),
             last_update_time,
-            metadata: None,
+            metadata: origin.map(provenance),
             path: stored.key.relative_path(),
             revision: digest,
             size: i64::try_from(stored.size).ok(),
@@ -109,15 +130,29 @@ fn desired_status(stored: &Stored, base_url: &str, old_status: &ExternalArtifact
     }
 }
 
+/// The `status.artifact.metadata` naming the source and revision an artifact was rendered from.
+fn provenance(origin: &SourceOrigin) -> BTreeMap<String, String> {
+    [
+        (METADATA_REVISION, origin.revision.clone()),
+        (METADATA_SOURCE_KIND, origin.kind.as_str().to_owned()),
+        (METADATA_SOURCE_NAMESPACE, origin.namespace.clone()),
+        (METADATA_SOURCE_NAME, origin.name.clone()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
+}
+
 /// Applies the ExternalArtifact's `/status` unless it already serves `stored`.
 async fn apply_status(
     ctx: &Context,
     api: &Api<ExternalArtifact>,
     snippet: &JsonnetSnippet,
     stored: &Stored,
+    origin: Option<&SourceOrigin>,
     old_status: ExternalArtifactStatus,
 ) -> Result<()> {
-    let status = desired_status(stored, &ctx.base_url, &old_status);
+    let status = desired_status(stored, &ctx.base_url, origin, &old_status);
     if status != old_status {
         let patch = json!({
             "apiVersion": ExternalArtifact::api_version(&()),
@@ -157,12 +192,36 @@ mod tests {
     fn the_artifact_status_serves_the_revision_and_is_stable_when_unchanged() {
         let key = jaas_shared::ArtifactKey::new("team", "web", Digest::from_sha256([3; 32])).unwrap();
         let stored = Stored { key: key.clone(), size: 42, written: true };
-        let first = desired_status(&stored, "http://srv", &ExternalArtifactStatus::default());
+        let first = desired_status(&stored, "http://srv", None, &ExternalArtifactStatus::default());
         let artifact = first.artifact.as_ref().unwrap();
         assert_eq!((artifact.digest.as_str(), artifact.size), (key.digest().to_string().as_str(), Some(42)));
         assert_eq!((artifact.url.clone(), artifact.path.clone()), (key.url("http://srv"), key.relative_path()));
         let ready = conditions::find(first.conditions.as_deref().unwrap(), conditions::READY).unwrap();
         assert_eq!(ready.status, conditions::ConditionStatus::True);
-        assert_eq!(desired_status(&stored, "http://srv", &first), first, "an unchanged revision writes nothing");
+        assert_eq!(desired_status(&stored, "http://srv", None, &first), first, "an unchanged revision writes nothing");
+        assert_eq!(artifact.metadata, None, "inline Jsonnet has no source to report");
+    }
+
+    #[test]
+    fn a_sourced_artifact_reports_its_source_and_revision() {
+        let key = jaas_shared::ArtifactKey::new("team", "web", Digest::from_sha256([3; 32])).unwrap();
+        let stored = Stored { key, size: 42, written: true };
+        let origin = SourceOrigin {
+            kind: crate::crd::FluxSourceKind::OciRepository,
+            namespace: "flux-system".into(),
+            name: "manifests".into(),
+            revision: "v1.2.0@sha256:abcd".into(),
+            digest: "sha256:ef01".into(),
+        };
+        let status = desired_status(&stored, "http://srv", Some(&origin), &ExternalArtifactStatus::default());
+        let metadata = status.artifact.unwrap().metadata.unwrap();
+        let expected = [
+            ("jaas.metio.wtf/source-kind", "OCIRepository"),
+            ("jaas.metio.wtf/source-name", "manifests"),
+            ("jaas.metio.wtf/source-namespace", "flux-system"),
+            ("org.opencontainers.image.revision", "v1.2.0@sha256:abcd"),
+        ];
+        let actual: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(actual, expected);
     }
 }

@@ -59,6 +59,11 @@ pub struct SourceArgs {
     /// used first.
     #[arg(long, env = "JAAS_SOURCE_CACHE_MAX_BYTES", default_value_t = 2048 * MIB)]
     pub source_cache_max_bytes: u64,
+    /// Refuse a `spec.sourceRef.namespace` other than the referring object's own (`CrossNamespaceRefRejected`),
+    /// as Flux's `--no-cross-namespace-refs` does; `=false` lets a snippet read sources of any namespace.
+    #[arg(long, env = "JAAS_NO_CROSS_NAMESPACE_REFS", default_value_t = true, num_args = 0..=1,
+        default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub no_cross_namespace_refs: bool,
 }
 
 impl Default for SourceArgs {
@@ -72,6 +77,7 @@ impl Default for SourceArgs {
             source_max_files: 100_000,
             source_cache_dir: None,
             source_cache_max_bytes: 2048 * MIB,
+            no_cross_namespace_refs: true,
         }
     }
 }
@@ -177,12 +183,14 @@ mod tests {
             "--source-fetch-timeout=30s",
             "--source-max-files=7",
             "--source-cache-dir=/var/cache/jaas",
+            "--no-cross-namespace-refs=false",
         ])
         .unwrap();
         assert_eq!(flags.sources.source_controller_localhost.as_deref(), Some("localhost:9090"));
         assert_eq!(flags.sources.source_fetch_timeout, Duration::from_secs(30));
         assert_eq!(flags.sources.limits().max_files, 7);
         assert_eq!(flags.sources.cache_dir(), PathBuf::from("/var/cache/jaas"));
+        assert!(!flags.sources.no_cross_namespace_refs);
         flags.sources.validate().unwrap();
 
         let with_scheme = Flags::try_parse_from(["jaas", "--source-controller-localhost=http://localhost"]).unwrap();
