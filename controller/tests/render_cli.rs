@@ -167,6 +167,55 @@ spec:
 }
 
 #[test]
+fn a_sourced_snippet_and_library_render_from_local_trees_as_from_their_artifacts() {
+    let dir = tree(&[
+        (
+            "snippet.yaml",
+            "apiVersion: jaas.metio.wtf/v1
+kind: JsonnetSnippet
+metadata: { name: s, namespace: default }
+spec:
+  sourceRef: { kind: GitRepository, name: repo, path: ./deploy }
+  entryFile: app/main.jsonnet
+  libraries: [widgets]
+",
+        ),
+        (
+            "library.yaml",
+            "apiVersion: jaas.metio.wtf/v1
+kind: JsonnetLibrary
+metadata: { name: widgets, namespace: default }
+spec:
+  sourceRef: { kind: Bucket, name: shared, path: vendor/github.com/x/widgets }
+  importPath: github.com/x/widgets
+",
+        ),
+        (
+            "repo/deploy/app/main.jsonnet",
+            "(import 'k.libsonnet').cm((import 'github.com/x/widgets/w.libsonnet').name)",
+        ),
+        ("repo/deploy/lib/k.libsonnet", "{ cm(n):: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n } } }"),
+        ("bucket/vendor/github.com/x/widgets/w.libsonnet", "{ name: 'from-the-bucket' }"),
+    ]);
+    let (snippet, library) = (at(&dir, "snippet.yaml"), at(&dir, "library.yaml"));
+    let (repo, bucket) = (at(&dir, "repo"), format!("widgets={}", at(&dir, "bucket")));
+    let output = render(&[&snippet, "--library", &library, "--source-dir", &repo, "--library-dir", &bucket]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-the-bucket\n");
+
+    let usage_error = |output: std::process::Output, fragment: &str| {
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        assert!(stderr(&output).contains(fragment), "{:?} lacks {fragment:?}", stderr(&output));
+    };
+    let without_tree = render(&[&snippet, "--library", &library]);
+    usage_error(without_tree, "pass a local copy of that tree with --source-dir DIR");
+    let without_library_tree = render(&[&snippet, "--library", &library, "--source-dir", &repo]);
+    usage_error(without_library_tree, "--library-dir widgets=DIR");
+    let wrong_path = render(&[&snippet, "--library", &library, "--source-dir", &bucket[8..], "--library-dir", &bucket]);
+    usage_error(wrong_path, "spec.sourceRef.path \"deploy\" does not exist");
+}
+
+#[test]
 fn source_output_ships_the_files_unrendered() {
     let dir = tree(&[
         (
