@@ -190,10 +190,7 @@ spec:
   importPath: github.com/x/widgets
 ",
         ),
-        (
-            "repo/deploy/app/main.jsonnet",
-            "(import 'k.libsonnet').cm((import 'github.com/x/widgets/w.libsonnet').name)",
-        ),
+        ("repo/deploy/app/main.jsonnet", "(import 'k.libsonnet').cm((import 'github.com/x/widgets/w.libsonnet').name)"),
         ("repo/deploy/lib/k.libsonnet", "{ cm(n):: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n } } }"),
         ("bucket/vendor/github.com/x/widgets/w.libsonnet", "{ name: 'from-the-bucket' }"),
     ]);
