@@ -135,35 +135,41 @@ async fn read_artifact(ctx: &Context, reference: &FluxSourceRef, namespace: &str
 }
 
 /// Follows the chain of snippets that source each other's ExternalArtifacts, starting at the one `snippet` names
-/// (`namespace`/`name`): reaching `snippet` again is a `DependencyCycle`. A link that leaves the chain (an
-/// ExternalArtifact another producer writes, a snippet with inline files or a Git source) ends the walk.
+/// (`namespace`/`name`): reaching `snippet` again is a `DependencyCycle`. An ExternalArtifact's producer is the
+/// object its `spec.sourceRef` names; one that does not exist yet is taken to be the snippet of its name (ours are
+/// named after their snippets), so that snippets that never published still see their cycle. A link that leaves the
+/// chain (an ExternalArtifact another producer writes, a snippet with inline files or a Git source) ends the walk.
 async fn check_for_cycle(ctx: &Context, snippet: &JsonnetSnippet, namespace: &str, name: &str) -> Result<()> {
     let start = (snippet.namespace().unwrap_or_default(), snippet.name_any());
     let mut chain = vec![format!("{}/{}", start.0, start.1)];
     let mut next = (namespace.to_owned(), name.to_owned());
     for _ in 0..MAX_CHAIN {
         let artifacts: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &next.0);
-        let Some(artifact) = artifacts.get_opt(&next.1).await? else { return Ok(()) };
-        let Some(producer) = artifact.spec.source_ref.filter(|producer| producer.kind == "JsonnetSnippet") else {
-            return Ok(());
+        let producer = match artifacts.get_opt(&next.1).await? {
+            Some(artifact) => match artifact.spec.source_ref {
+                Some(producer) if producer.kind == "JsonnetSnippet" => {
+                    (producer.namespace.unwrap_or_else(|| next.0.clone()), producer.name)
+                }
+                _ => return Ok(()),
+            },
+            None => next.clone(),
         };
-        let producer_namespace = producer.namespace.unwrap_or_else(|| next.0.clone());
-        chain.push(format!("{producer_namespace}/{}", producer.name));
-        if (producer_namespace.as_str(), producer.name.as_str()) == (start.0.as_str(), start.1.as_str()) {
+        chain.push(format!("{}/{}", producer.0, producer.1));
+        if producer == start {
             return Err(SourceFailure::DependencyCycle(format!(
                 "snippets source each other's ExternalArtifacts in a circle: {}",
                 chain.join(" -> ")
             ))
             .into());
         }
-        let snippets: Api<JsonnetSnippet> = Api::namespaced(ctx.client.clone(), &producer_namespace);
-        let Some(producer_snippet) = snippets.get_opt(&producer.name).await? else { return Ok(()) };
+        let snippets: Api<JsonnetSnippet> = Api::namespaced(ctx.client.clone(), &producer.0);
+        let Some(producer_snippet) = snippets.get_opt(&producer.1).await? else { return Ok(()) };
         let Some(reference) =
             producer_snippet.spec.source_ref.filter(|reference| reference.kind == FluxSourceKind::ExternalArtifact)
         else {
             return Ok(());
         };
-        next = (reference.namespace.unwrap_or(producer_namespace), reference.name);
+        next = (reference.namespace.filter(|ns| !ns.is_empty()).unwrap_or(producer.0), reference.name);
     }
     Err(SourceFailure::DependencyCycle(format!(
         "the chain of snippets sourcing each other's ExternalArtifacts is longer than {MAX_CHAIN}: {} -> ...",

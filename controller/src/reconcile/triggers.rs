@@ -128,13 +128,12 @@ pub fn snippets_of_artifact(
     concerned
 }
 
-/// The Flux source kinds (GitRepository, OCIRepository, Bucket) the API server serves in `namespace` (or the
-/// cluster), in `source.toolkit.fluxcd.io/v1`. A kind it does not serve (Flux not installed) is left out and
+/// The Flux source kinds the API server serves in `namespace` (or the cluster), in `source.toolkit.fluxcd.io/v1`. A kind it does not serve (Flux not installed) is left out and
 /// logged: snippets naming it report `SourceNotFound`, and nothing watches it.
 pub async fn served_source_kinds(client: &Client, namespace: Option<&str>) -> BTreeSet<FluxSourceKind> {
     let mut served = BTreeSet::new();
     let Some((group, version)) = FLUX_SOURCE_API_VERSION.split_once('/') else { return served };
-    for kind in [FluxSourceKind::GitRepository, FluxSourceKind::OciRepository, FluxSourceKind::Bucket] {
+    for kind in FluxSourceKind::ALL {
         let resource =
             ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind.as_str()), kind.plural());
         let api: Api<DynamicObject> = match namespace {

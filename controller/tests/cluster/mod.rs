@@ -1,10 +1,12 @@
 //! Test harness for the cluster tests: a kube client from `KUBECONFIG` (required: these tests never skip), our
 //! CRDs installed from `jaas crdgen`, one namespace per test, storage (a temp dir, or S3 when `JAAS_S3_ENDPOINT`
-//! is set) readable from the test, and `jaas run` child processes with their metrics endpoints.
+//! is set) readable from the test, `jaas run` child processes with their metrics endpoints, and a stand-in for Flux's
+//! source-controller (with Flux's source CRDs, for a cluster without Flux).
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 pub mod process;
+pub mod source_server;
 
 use std::time::{Duration, Instant};
 
@@ -49,27 +51,37 @@ where
 
 /// Installs our CRDs and Flux's ExternalArtifact CRD, as `jaas crdgen` prints them, and waits until established.
 pub async fn install_crds(client: &Client) {
+    apply_crdgen(client, &[]).await;
+    apply_crdgen(client, &["--external-artifact"]).await;
+}
+
+/// Installs Flux's GitRepository, OCIRepository and Bucket CRDs as `jaas crdgen --flux-sources` prints them (for a
+/// cluster without Flux), and waits until established.
+pub async fn install_flux_source_crds(client: &Client) {
+    apply_crdgen(client, &["--flux-sources"]).await;
+}
+
+/// Applies the CRDs `jaas crdgen <flags>` prints and waits until each is established.
+async fn apply_crdgen(client: &Client, flags: &[&str]) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for flag in [None, Some("--external-artifact")] {
-        let output = std::process::Command::new(JAAS).arg("crdgen").args(flag).output().expect("jaas crdgen runs");
-        assert!(output.status.success(), "jaas crdgen failed: {}", String::from_utf8_lossy(&output.stderr));
-        let yaml = String::from_utf8(output.stdout).unwrap();
-        let crds: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&yaml).unwrap();
-        for crd in crds {
-            let name = crd.name_any();
-            api.patch(&name, &PatchParams::apply("jaas-tests").force(), &Patch::Apply(&crd)).await.unwrap();
-            eventually(&format!("CRD {name} to be established"), Duration::from_secs(30), || {
-                let api = api.clone();
-                let name = name.clone();
-                async move {
-                    let crd = api.get(&name).await.ok()?;
-                    let established =
-                        crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
-                    established.then_some(())
-                }
-            })
-            .await;
-        }
+    let output = std::process::Command::new(JAAS).arg("crdgen").args(flags).output().expect("jaas crdgen runs");
+    assert!(output.status.success(), "jaas crdgen failed: {}", String::from_utf8_lossy(&output.stderr));
+    let yaml = String::from_utf8(output.stdout).unwrap();
+    let crds: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&yaml).unwrap();
+    for crd in crds {
+        let name = crd.name_any();
+        api.patch(&name, &PatchParams::apply("jaas-tests").force(), &Patch::Apply(&crd)).await.unwrap();
+        eventually(&format!("CRD {name} to be established"), Duration::from_secs(30), || {
+            let api = api.clone();
+            let name = name.clone();
+            async move {
+                let crd = api.get(&name).await.ok()?;
+                let established =
+                    crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
+                established.then_some(())
+            }
+        })
+        .await;
     }
 }
 
