@@ -12,10 +12,16 @@ use crate::config::RunArgs;
 /// The name of the subcommand that runs the controller.
 const RUN: &str = "run";
 
+/// What `jaas --help` says of the design's one-binary form (see [`crate::legacy_flags`]).
+const ONE_BINARY_FORM: &str = "\
+Without a subcommand the flags of the one-binary form work too: `jaas --enable-flux-integration ...` is
+`jaas run ...` (operator mode), `jaas --snippet-directory DIR ...` is `jaas serve ...` (the render server), and
+Go-style `-flag` is read as `--flag`.";
+
 /// Jsonnet as a Service: renders JsonnetSnippets into Flux ExternalArtifacts.
 #[derive(Debug, Parser)]
 // Display order 0 is left for `run`, added by [`command`].
-#[command(name = "jaas", version, about, next_display_order = 1)]
+#[command(name = "jaas", version, about, next_display_order = 1, after_help = ONE_BINARY_FORM)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +33,10 @@ pub struct Cli {
 enum Command {
     /// Render a JsonnetSnippet YAML file or a .jsonnet entry file locally, exactly as the controller would.
     Render(Box<crate::render_command::RenderArgs>),
+    /// Evaluate a Jsonnet file or -e CODE and print the value as the `jsonnet` command does (-S, -y, -m, -J, ...).
+    Eval(Box<crate::eval_command::EvalArgs>),
+    /// Serve renders over HTTP: GET /jsonnet/<snippet>?<tla>=<value> from snippet directories.
+    Serve(Box<crate::serve::ServeArgs>),
     /// Print the CRDs as multi-document YAML.
     Crdgen(crate::crd::gen_crds::CrdgenArgs),
     /// Internal: evaluate one request read from stdin in an isolated, killable process.
@@ -65,10 +75,22 @@ async fn run_controller(args: RunArgs) -> ExitCode {
     }
 }
 
+async fn serve(args: crate::serve::ServeArgs) -> ExitCode {
+    match crate::serve::run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the render server stopped");
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Parses the command line and runs the chosen subcommand. A command line clap rejects is one line on stderr
 /// and exit status 2, for every subcommand.
 pub fn main() -> ExitCode {
-    let mut matches = exit_on_error(command().try_get_matches().map_err(ConfigError::from));
+    let args = crate::legacy_flags::rewrite(std::env::args_os().collect());
+    let mut matches = exit_on_error(command().try_get_matches_from(args).map_err(ConfigError::from));
     if matches.subcommand_name() == Some(RUN)
         && let Some((_, mut run_matches)) = matches.remove_subcommand()
     {
@@ -80,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::EvalWorker => jaas_render::worker::run_from_stdio(),
         Command::Crdgen(args) => crate::crd::gen_crds::run(&args),
         Command::Render(args) => block_on(crate::render_command::run(*args)),
+        Command::Eval(args) => crate::eval_command::run(&args),
+        Command::Serve(args) => block_on(serve(*args)),
     }
 }
 
@@ -103,7 +127,7 @@ mod tests {
             .skip(1)
             .map_while(|line| line.split_whitespace().next())
             .collect();
-        assert_eq!(listed, ["run", "render", "crdgen", "help"], "{text}");
+        assert_eq!(listed, ["run", "render", "eval", "serve", "crdgen", "help"], "{text}");
     }
 
     #[test]

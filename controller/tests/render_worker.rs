@@ -1,5 +1,6 @@
-//! The [`Renderer`] with real and fake worker processes: the worker protocol, crashes, concurrency,
-//! determinism across processes, and the examples.
+//! The [`Renderer`] with real and fake worker processes: the worker protocol (length-prefixed JSON frames on
+//! stdio), crashes, concurrency, determinism across processes, and the examples. The pool's reuse and recycling of
+//! workers is tested in `render_pool.rs`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -7,7 +8,7 @@ mod render_support;
 
 use std::{
     collections::BTreeMap,
-    io::Write,
+    io::{BufRead, BufReader, Read, Write},
     process::Stdio,
     time::{Duration, Instant},
 };
@@ -25,6 +26,26 @@ fn real_worker() -> WorkerCommand {
 
 fn fake_worker(script: &str) -> WorkerCommand {
     WorkerCommand { program: "/bin/sh".into(), args: vec!["-c".to_owned(), script.to_owned()] }
+}
+
+/// Shell that reads one job frame (its length line, then that many bytes) from stdin.
+const READ_JOB: &str = "read -r n; head -c \"$n\" >/dev/null";
+
+/// One frame: the payload's length, a newline, the payload.
+fn frame(payload: &str) -> String {
+    format!("{}\n{payload}", payload.len())
+}
+
+/// Reads one frame's payload, or `None` at the end of the stream.
+fn read_frame(input: &mut impl BufRead) -> Option<serde_json::Value> {
+    let mut header = String::new();
+    if input.read_line(&mut header).unwrap() == 0 {
+        return None;
+    }
+    let length: u64 = header.trim_end_matches('\n').parse().unwrap();
+    let mut payload = Vec::new();
+    input.take(length).read_to_end(&mut payload).unwrap();
+    Some(serde_json::from_slice(&payload).unwrap())
 }
 
 fn request(code: &str) -> RenderRequest {
@@ -53,34 +74,134 @@ async fn renders_through_the_worker_process() {
 }
 
 #[test]
-fn eval_worker_speaks_json_on_stdio() {
-    let job = serde_json::json!({
-        "request": {"entryFile": "main.jsonnet", "files": {"main.jsonnet": "{ a: std.extVar('x') }"},
-                    "extVars": [{"name": "x", "value": "1", "code": true}]},
-        "maxStack": 500,
+fn eval_worker_answers_framed_jobs_until_stdin_ends() {
+    let job = |x: &str, last: bool| {
+        serde_json::json!({
+            "task": {"evaluate": {
+                "request": {"entryFile": "main.jsonnet", "files": {"main.jsonnet": "{ a: std.extVar('x') }"},
+                            "extVars": [{"name": "x", "value": x, "code": true}]},
+                "maxStack": 500,
+            }},
+            "last": last,
+        })
+        .to_string()
+    };
+    let mut child =
+        jaas().arg("eval-worker").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // One job at a time: the worker answers each before reading the next.
+    for (x, expected) in [
+        ("1", serde_json::json!({"evaluated": {"a": 1}})),
+        ("'two\\n'", serde_json::json!({"evaluated": {"a": "two\n"}})),
+    ] {
+        stdin.write_all(frame(&job(x, false)).as_bytes()).unwrap();
+        assert_eq!(read_frame(&mut stdout).unwrap(), expected);
+    }
+    stdin.write_all(frame(&job("error 'no'", false)).as_bytes()).unwrap();
+    let failed = read_frame(&mut stdout).unwrap();
+    assert!(failed["failed"]["EvaluationFailed"].as_str().unwrap().contains("no"), "{failed}");
+    drop(stdin);
+    assert_eq!(read_frame(&mut stdout), None);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn eval_worker_exits_after_a_last_job_or_garbage() {
+    let last = serde_json::json!({
+        "task": {"evaluate": {"request": {"entryFile": "m", "files": {"m": "[]"}}, "maxStack": 500}},
+        "last": true,
     });
-    let mut child = jaas().arg("eval-worker").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(job.to_string().as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = run_eval_worker(&frame(&last.to_string()));
+    assert_eq!(read_frame(&mut output.stdout.as_slice()).unwrap(), serde_json::json!({"evaluated": []}));
     assert!(output.status.success());
-    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(reply, serde_json::json!({"evaluated": {"a": 1}}));
+
+    let output = run_eval_worker("{\"unframed\": 1}\n");
+    let reply = read_frame(&mut output.stdout.as_slice()).unwrap();
+    let message = reply["failed"]["Internal"].as_str().unwrap();
+    assert!(message.contains("the evaluation worker got no valid job: expected a frame length"), "{message}");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn eval_worker_stops_mid_evaluation_when_stdin_ends() {
+    // What a worker sees when its parent dies, even by SIGKILL: a runaway job must not outlive it.
+    let endless = serde_json::json!({
+        "task": {"evaluate": {
+            "request": {"entryFile": "m", "files": {"m": "local f(n) = if n == 0 then 0 else f(n - 1) + f(n - 1); f(64)"}},
+            "maxStack": 500,
+        }},
+    });
+    let mut child = jaas().arg("eval-worker").stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(frame(&endless.to_string()).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the worker should be evaluating");
+    drop(stdin);
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.try_wait().unwrap();
+    if status.is_none() {
+        child.kill().unwrap();
+    }
+    assert!(status.is_some_and(|status| status.success()), "{status:?} after {:?}", started.elapsed());
+}
+
+/// Runs `jaas eval-worker` with `input` on stdin (stdin kept open: the worker must end on its own).
+fn run_eval_worker(input: &str) -> std::process::Output {
+    let mut child =
+        jaas().arg("eval-worker").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    output
 }
 
 #[tokio::test]
 async fn a_native_stack_overflow_in_the_worker_is_reported_as_such() {
-    let script = "cat >/dev/null; echo \"thread 'jsonnet-eval' has overflowed its stack\" >&2; kill -ABRT $$";
-    let renderer = Renderer::new(limits(), 1, fake_worker(script));
+    let script = format!("{READ_JOB}; echo \"thread 'jsonnet-eval' has overflowed its stack\" >&2; kill -ABRT $$");
+    let renderer = Renderer::new(limits(), 1, fake_worker(&script));
     let error = renderer.render(&request(CONFIG_MAP)).await.unwrap_err();
     assert!(matches!(error, RenderError::StackOverflow(_)), "{error:?}");
+    assert_eq!(renderer.worker_pids(), Vec::<u32>::new(), "the crashed worker left the pool");
 }
 
 #[tokio::test]
 async fn a_crashed_worker_is_an_internal_error() {
-    let renderer = Renderer::new(limits(), 1, fake_worker("cat >/dev/null; echo dying >&2; kill -SEGV $$"));
+    let renderer = Renderer::new(limits(), 1, fake_worker(&format!("{READ_JOB}; echo dying >&2; kill -SEGV $$")));
     let error = renderer.render(&request(CONFIG_MAP)).await.unwrap_err();
     let RenderError::Internal(message) = &error else { panic!("{error:?}") };
     assert!(message.contains("signal") && message.contains("dying"), "{message}");
+    assert_eq!(renderer.pool_stats().discarded, 1);
+}
+
+#[tokio::test]
+async fn a_worker_that_answers_garbage_is_discarded_with_its_stderr() {
+    let script = format!("{READ_JOB}; echo 'about to misbehave' >&2; echo 'hello, world'; sleep 30");
+    let renderer = Renderer::new(limits(), 1, fake_worker(&script));
+    let started = Instant::now();
+    let error = renderer.render(&request(CONFIG_MAP)).await.unwrap_err();
+    let RenderError::Internal(message) = &error else { panic!("{error:?}") };
+    assert!(message.contains("unreadable reply (expected a frame length, got \"hello, world\\n\")"), "{message}");
+    assert!(message.contains("about to misbehave"), "{message}");
+    // The worker went on running after its garbage: it was killed, not waited for.
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(renderer.worker_pids(), Vec::<u32>::new());
+}
+
+#[tokio::test]
+async fn std_trace_output_does_not_block_the_worker() {
+    // 4 MiB of std.trace output per render, far beyond a pipe's buffer: the parent must keep reading stderr.
+    let code = "local big = std.repeat('x', 4096); local traced = [std.trace(big, i) for i in std.range(1, 1024)]; { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'n' + std.length(std.filter(function(i) i > 0, traced)) } }";
+    let renderer = Renderer::new(limits(), 1, real_worker());
+    for _ in 0..2 {
+        let artifact = renderer.render(&request(code)).await.unwrap();
+        assert!(untar(&artifact.tarball)[0].1.contains("name: n1024"));
+    }
+    assert_eq!(renderer.pool_stats().started, 1);
 }
 
 #[tokio::test]
@@ -93,8 +214,9 @@ async fn a_missing_worker_program_is_an_internal_error() {
 #[tokio::test]
 async fn concurrent_evaluations_are_bounded() {
     // Each fake evaluation takes 300ms; with one slot, three take at least 900ms.
-    let script = "cat >/dev/null; sleep 0.3; printf '{\"evaluated\": {\"apiVersion\": \"v1\", \"kind\": \"K\", \"metadata\": {\"name\": \"n\"}}}'";
-    let renderer = std::sync::Arc::new(Renderer::new(limits(), 1, fake_worker(script)));
+    let reply = r#"{"evaluated": {"apiVersion": "v1", "kind": "K", "metadata": {"name": "n"}}}"#;
+    let script = format!("while {READ_JOB}; do sleep 0.3; printf '%s\\n%s' {} '{reply}'; done", reply.len());
+    let renderer = std::sync::Arc::new(Renderer::new(limits(), 1, fake_worker(&script)));
     let started = Instant::now();
     let request = request(CONFIG_MAP);
     let mut max_seen = 0;
@@ -110,6 +232,7 @@ async fn concurrent_evaluations_are_bounded() {
     assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
     assert_eq!(max_seen, 1);
     assert_eq!(renderer.in_flight(), 0);
+    assert_eq!(renderer.pool_stats().started, 1, "one slot, one warm worker for all three");
 }
 
 #[test]

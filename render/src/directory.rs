@@ -36,6 +36,18 @@ pub fn plain_request(input: &Path, jpaths: &[PathBuf]) -> Result<RenderRequest, 
         };
         (directory.to_path_buf(), name.to_string_lossy().into_owned())
     };
+    let mut request = tree_request(root, entry_file, jpaths)?;
+    if jpaths.is_empty() && canonical.is_dir() {
+        // The directory is the tree's root.
+        request.import_paths = default_import_paths(&canonical);
+    }
+    Ok(request)
+}
+
+/// Builds the request evaluating `entry_file` in the tree of the directory `root` (canonical), searching each `-J`
+/// directory as [`plain_request`] does. The entry file need not exist: Jsonnet given inline (`jaas eval -e`) goes by
+/// its name.
+pub fn tree_request(root: PathBuf, entry_file: String, jpaths: &[PathBuf]) -> Result<RenderRequest, RenderError> {
     let mut import_paths = Vec::new();
     let mut libraries: Vec<Library> = Vec::new();
     for jpath in jpaths.iter().rev() {
@@ -53,9 +65,6 @@ pub fn plain_request(input: &Path, jpaths: &[PathBuf]) -> Result<RenderRequest, 
                 libraries.push(Library { name, directory: Some(directory), ..Library::default() });
             }
         }
-    }
-    if jpaths.is_empty() && canonical.is_dir() {
-        import_paths = default_import_paths(&root);
     }
     Ok(RenderRequest { entry_file, directory: Some(root), import_paths, libraries, ..RenderRequest::default() })
 }

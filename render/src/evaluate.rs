@@ -1,19 +1,20 @@
 //! Jsonnet evaluation with jrsonnet: building the evaluation state (the one place where the standard
 //! library, import resolution and variables are set up, and where std overrides belong) and turning the
-//! entry file's value into JSON.
+//! entry file's value into output: JSON for rendering, the `jsonnet` command's formats for `jaas eval`.
 //!
 //! Everything here runs on one thread: jrsonnet's `State` is neither `Send` nor `Sync`.
 
 use std::collections::HashMap;
 
 use jrsonnet_evaluator::{
-    IStr, SourcePath, State, Val, apply_tla,
+    AsPathLike, IStr, ImportResolver, SourcePath, StackTraceElement, State, Val, apply_tla,
     error::{Error, ErrorKind},
     manifest::JsonFormat,
     stack::limit_stack_depth,
     tla::TlaArg,
     trace::{CompactFormat, PathResolver, TraceFormat},
 };
+use jrsonnet_gcmodule::Acyclic;
 
 use super::{
     RenderError, RenderRequest, Variable,
@@ -25,9 +26,13 @@ const MAX_TRACE: usize = 20;
 
 /// Builds the evaluation state for `request`: jrsonnet's standard library with the request's external
 /// variables, and the import tree (snippet files or directory at the root, libraries under their mount
-/// directories, import paths and libraries on the search path). Register std overrides and native functions here.
-pub fn new_state(request: &RenderRequest) -> Result<State, RenderError> {
-    let resolver = TreeResolver::for_request(request)?;
+/// directories, import paths and libraries on the search path). `code`, when given, is read as the entry file's
+/// contents. Register std overrides and native functions here.
+pub fn new_state(request: &RenderRequest, code: Option<&str>) -> Result<State, RenderError> {
+    let resolver = InlineEntry {
+        tree: TreeResolver::for_request(request)?,
+        entry: code.map(|code| (request.entry_file.clone(), code.as_bytes().to_vec())),
+    };
     // Tree files have no host path, so this resolver only matters for sources that do (none).
     let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute);
     for variable in &request.ext_vars {
@@ -43,6 +48,30 @@ pub fn new_state(request: &RenderRequest) -> Result<State, RenderError> {
     let mut builder = State::builder();
     builder.import_resolver(resolver).context_initializer(stdlib);
     Ok(builder.build())
+}
+
+/// The import tree, whose entry file may be Jsonnet given inline: the code is then read as that file's contents, so
+/// its `std.thisFile`, error locations and relative imports are those of a file at the entry's tree path.
+#[derive(Acyclic)]
+struct InlineEntry {
+    tree: TreeResolver,
+    /// The entry file's tree path and the code standing in for its contents.
+    entry: Option<(String, Vec<u8>)>,
+}
+
+impl ImportResolver for InlineEntry {
+    fn resolve_from(&self, from: &SourcePath, path: &dyn AsPathLike) -> jrsonnet_evaluator::Result<SourcePath> {
+        self.tree.resolve_from(from, path)
+    }
+
+    fn load_file_contents(&self, resolved: &SourcePath) -> jrsonnet_evaluator::Result<Vec<u8>> {
+        if let (Some((entry, code)), Some(file)) = (&self.entry, resolved.downcast_ref::<TreeFile>())
+            && file.0 == *entry
+        {
+            return Ok(code.clone());
+        }
+        self.tree.load_file_contents(resolved)
+    }
 }
 
 /// What happens to the evaluator's heap (the state and every value it made) once the JSON text is out.
@@ -72,13 +101,28 @@ pub fn evaluate_to_json_text(
     max_stack: usize,
     cleanup: Cleanup,
 ) -> Result<String, RenderError> {
-    let state = new_state(request)?;
-    let json = {
+    evaluate_and_manifest(request, None, max_stack, cleanup, |value| value.manifest(JsonFormat::minify()))
+}
+
+/// Evaluates the request's entry file, or `code` in its place (Jsonnet given inline, such as `jaas eval -e`, which
+/// then goes by the entry file's name and imports as a file at the root of the tree does), applies the top-level
+/// arguments and hands the value to `manifest` while the evaluator is live, so that it can read the value lazily.
+/// The stack limit and the cleanup are those of [`evaluate_to_json_text`]; call it on a thread with a large stack.
+pub fn evaluate_and_manifest<T>(
+    request: &RenderRequest,
+    code: Option<&str>,
+    max_stack: usize,
+    cleanup: Cleanup,
+    manifest: impl FnOnce(&Val) -> jrsonnet_evaluator::Result<T>,
+) -> Result<T, RenderError> {
+    let state = new_state(request, code)?;
+    let output = {
         let _entered = state.enter();
         let _depth = limit_stack_depth(max_stack);
-        evaluate_entered(&state, request).map(|(json, value)| {
+        evaluate_entered(&state, request).and_then(|value| {
+            let output = manifest(&value).map_err(|error| classify(&error));
             finish(value, cleanup);
-            json
+            output
         })
     };
     finish(state, cleanup);
@@ -86,7 +130,7 @@ pub fn evaluate_to_json_text(
         // Values may form reference cycles that only the cycle collector frees.
         jrsonnet_gcmodule::collect_thread_cycles();
     }
-    json
+    output
 }
 
 /// Drops `heap_object`, or forgets it when the process is about to exit anyway.
@@ -97,15 +141,13 @@ fn finish<T>(heap_object: T, cleanup: Cleanup) {
     }
 }
 
-/// The JSON text of the entry file's value, and the value itself (so the caller decides how it is freed).
-fn evaluate_entered(state: &State, request: &RenderRequest) -> Result<(String, Val), RenderError> {
+/// The value of the entry file with the top-level arguments applied.
+fn evaluate_entered(state: &State, request: &RenderRequest) -> Result<Val, RenderError> {
     let entry = SourcePath::new(TreeFile(request.entry_file.clone()));
     let value = state.import_resolved(entry).map_err(|error| classify(&error))?;
     #[allow(clippy::mutable_key_type, reason = "apply_tla takes a HashMap keyed by IStr; keys are never mutated")]
     let tlas: HashMap<IStr, TlaArg> = request.tlas.iter().map(tla_arg).collect();
-    let value = apply_tla(&tlas, value).map_err(|error| classify(&error))?;
-    let json = value.manifest(JsonFormat::minify()).map_err(|error| classify(&error))?;
-    Ok((json, value))
+    apply_tla(&tlas, value).map_err(|error| classify(&error))
 }
 
 fn tla_arg(variable: &Variable) -> (IStr, TlaArg) {
@@ -132,7 +174,23 @@ fn classify(error: &Error) -> RenderError {
 /// The error text followed by its locations (`file:line:col`), one per line, as the jsonnet CLI prints them.
 fn describe(error: &Error) -> String {
     let format = CompactFormat { resolver: PathResolver::Absolute, max_trace: MAX_TRACE, padding: 4 };
+    let located = with_static_error_locations(error);
+    let error = located.as_ref().unwrap_or(error);
     format.format(error).unwrap_or_else(|_| error.error().to_string())
+}
+
+/// A static error (an unknown variable, say) comes without a stack trace; this gives it one from where its
+/// diagnostics point, so that it names the file and line too. `None` for any other error.
+fn with_static_error_locations(error: &Error) -> Option<Error> {
+    let ErrorKind::StaticAnalysisError(diagnostics) = error.error() else {
+        return None;
+    };
+    let mut located = error.clone();
+    for diagnostic in diagnostics {
+        let location = diagnostic.span.clone();
+        located.trace_mut().0.push(StackTraceElement { location, desc: diagnostic.message.clone() });
+    }
+    Some(located)
 }
 
 #[cfg(test)]
@@ -220,6 +278,7 @@ mod tests {
         let cases = [
             ("local x = 1;\n{ a: error 'boom' }", "EvaluationFailed", "main.jsonnet:2:"),
             ("{ a: }", "EvaluationFailed", "main.jsonnet:1:"),
+            ("{\n  a: nope,\n}", "EvaluationFailed", "main.jsonnet:2:6"),
             ("import '/etc/passwd'", "ImportForbidden", "\"/etc/passwd\": absolute"),
             ("importstr '../x'", "ImportForbidden", "\"../x\""),
             ("import 'http://example.com/a.libsonnet'", "ImportForbidden", "URLs"),

@@ -1,4 +1,5 @@
-//! The resource limits of rendering, the flags that set them, and the command that starts a worker.
+//! The resource limits of rendering, the flags that set them, when a worker process is replaced, and the command
+//! that starts a worker.
 
 use std::{io, path::PathBuf, time::Duration};
 
@@ -15,6 +16,26 @@ pub struct Limits {
     pub max_artifact_bytes: u64,
 }
 
+/// When a warm worker process is replaced by a fresh one. Replacing bounds what one process can accumulate: heap the
+/// allocator keeps, native stack pages a deep recursion touched, anything a bug in the evaluator leaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recycling {
+    /// Replace a worker after this many jobs; 0 never does.
+    pub max_evaluations: u64,
+    /// Replace a worker whose resident set is larger than this many bytes right after a reply (before the worker
+    /// frees the job's heap, so close to the job's peak); 0 never does.
+    pub max_rss_bytes: u64,
+}
+
+impl Default for Recycling {
+    fn default() -> Self {
+        Self { max_evaluations: DEFAULT_WORKER_MAX_EVALUATIONS, max_rss_bytes: DEFAULT_WORKER_MAX_RSS_BYTES }
+    }
+}
+
+const DEFAULT_WORKER_MAX_EVALUATIONS: u64 = 100;
+const DEFAULT_WORKER_MAX_RSS_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Rendering flags, flattened into the controller's flags and into `jaas render`'s. Serde field names are the
 /// clap ids (`max_stack`), as the layered config loader expects.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args, Serialize, Deserialize)]
@@ -26,9 +47,17 @@ pub struct LimitArgs {
     /// Maximum Jsonnet stack depth; deeper recursion fails with StackOverflow.
     #[arg(long, env = "JAAS_MAX_STACK", default_value_t = 500)]
     pub max_stack: usize,
-    /// How many evaluations may run at the same time (each in its own worker process).
+    /// How many evaluations may run at the same time, each in a worker process of its own (up to this many warm
+    /// workers are kept).
     #[arg(long, env = "JAAS_MAX_CONCURRENT_EVALS", default_value_t = available_cores())]
     pub max_concurrent_evals: usize,
+    /// Replace a worker process after this many evaluations; 0 keeps it for as long as it is healthy.
+    #[arg(long, env = "JAAS_WORKER_MAX_EVALUATIONS", default_value_t = DEFAULT_WORKER_MAX_EVALUATIONS)]
+    pub worker_max_evaluations: u64,
+    /// Replace a worker process whose resident memory exceeds this many bytes after an evaluation (read as it
+    /// replies); 0 disables it.
+    #[arg(long, env = "JAAS_WORKER_MAX_RSS_BYTES", default_value_t = DEFAULT_WORKER_MAX_RSS_BYTES)]
+    pub worker_max_rss_bytes: u64,
     /// Reject artifacts whose tarball is larger than this many bytes; 0 disables the check.
     #[arg(long, env = "JAAS_MAX_ARTIFACT_BYTES", default_value_t = 0)]
     pub max_artifact_bytes: u64,
@@ -40,6 +69,8 @@ impl Default for LimitArgs {
             evaluation_timeout: Duration::from_secs(5),
             max_stack: 500,
             max_concurrent_evals: available_cores(),
+            worker_max_evaluations: DEFAULT_WORKER_MAX_EVALUATIONS,
+            worker_max_rss_bytes: DEFAULT_WORKER_MAX_RSS_BYTES,
             max_artifact_bytes: 0,
         }
     }
@@ -54,6 +85,11 @@ impl LimitArgs {
             max_artifact_bytes: self.max_artifact_bytes,
         }
     }
+
+    /// When the worker processes these flags configure are replaced.
+    pub fn recycling(&self) -> Recycling {
+        Recycling { max_evaluations: self.worker_max_evaluations, max_rss_bytes: self.worker_max_rss_bytes }
+    }
 }
 
 /// The number of cores this process may use (at least 1).
@@ -61,7 +97,8 @@ fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// The program (and its arguments) that runs one evaluation: reads a request on stdin, answers on stdout.
+/// The program (and its arguments) of a worker process: reads jobs on stdin, answers each on stdout (see
+/// [`crate::worker`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerCommand {
     /// The executable.
@@ -99,13 +136,25 @@ mod tests {
             Limits { evaluation_timeout: Duration::from_secs(5), max_stack: 500, max_artifact_bytes: 0 }
         );
         assert!(flags.limits.max_concurrent_evals >= 1);
+        assert_eq!(flags.limits.recycling(), Recycling { max_evaluations: 100, max_rss_bytes: 512 << 20 });
+        assert_eq!(flags.limits.recycling(), Recycling::default());
     }
 
     #[test]
     fn serde_keys_are_the_clap_ids() {
         let json = serde_json::to_value(LimitArgs::default()).unwrap();
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["evaluation_timeout", "max_artifact_bytes", "max_concurrent_evals", "max_stack"]);
+        assert_eq!(
+            keys,
+            [
+                "evaluation_timeout",
+                "max_artifact_bytes",
+                "max_concurrent_evals",
+                "max_stack",
+                "worker_max_evaluations",
+                "worker_max_rss_bytes"
+            ]
+        );
         assert_eq!(json["evaluation_timeout"], "5s");
     }
 
@@ -117,11 +166,14 @@ mod tests {
             "--max-stack=20",
             "--max-concurrent-evals=3",
             "--max-artifact-bytes=1024",
+            "--worker-max-evaluations=0",
+            "--worker-max-rss-bytes=1048576",
         ])
         .unwrap();
         assert_eq!(flags.limits.evaluation_timeout, Duration::from_secs(90));
         assert_eq!(flags.limits.max_stack, 20);
         assert_eq!(flags.limits.max_concurrent_evals, 3);
         assert_eq!(flags.limits.max_artifact_bytes, 1024);
+        assert_eq!(flags.limits.recycling(), Recycling { max_evaluations: 0, max_rss_bytes: 1 << 20 });
     }
 }

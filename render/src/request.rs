@@ -98,6 +98,34 @@ impl RenderRequest {
     /// snippet files, unique variable names, and an entry file that is one of the snippet's files (for a directory,
     /// a clean relative path; whether it exists shows when it is read).
     pub fn validate(&self) -> Result<(), RenderError> {
+        self.validate_tree()?;
+        if self.directory.is_some() {
+            return self.validate_entry_name();
+        }
+        if !self.files.contains_key(&self.entry_file) {
+            let known: Vec<&str> = self.files.keys().map(String::as_str).collect();
+            return Err(invalid(format!(
+                "entry file {:?} is not among the snippet's files ({})",
+                self.entry_file,
+                if known.is_empty() { "there are none".to_owned() } else { known.join(", ") }
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`Self::validate`] for Jsonnet given inline in place of the entry file: the entry file only names it, so it
+    /// need not be among the files, but it must be a clean relative path.
+    pub fn validate_for_inline_code(&self) -> Result<(), RenderError> {
+        self.validate_tree()?;
+        self.validate_entry_name()
+    }
+
+    fn validate_entry_name(&self) -> Result<(), RenderError> {
+        check_file_path(&self.entry_file).map_err(|why| invalid(format!("entry file {:?}: {why}", self.entry_file)))
+    }
+
+    /// Everything [`Self::validate`] checks but the entry file.
+    fn validate_tree(&self) -> Result<(), RenderError> {
         if self.directory.is_some() && !self.files.is_empty() {
             return Err(invalid("give the snippet's files or a directory, not both".to_owned()));
         }
@@ -136,20 +164,7 @@ impl RenderRequest {
             }
         }
         check_variable_names("external variable", &self.ext_vars)?;
-        check_variable_names("top-level argument", &self.tlas)?;
-        if self.directory.is_some() {
-            return check_file_path(&self.entry_file)
-                .map_err(|why| invalid(format!("entry file {:?}: {why}", self.entry_file)));
-        }
-        if !self.files.contains_key(&self.entry_file) {
-            let known: Vec<&str> = self.files.keys().map(String::as_str).collect();
-            return Err(invalid(format!(
-                "entry file {:?} is not among the snippet's files ({})",
-                self.entry_file,
-                if known.is_empty() { "there are none".to_owned() } else { known.join(", ") }
-            )));
-        }
-        Ok(())
+        check_variable_names("top-level argument", &self.tlas)
     }
 }
 

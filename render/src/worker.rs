@@ -1,108 +1,148 @@
-//! The isolated evaluation worker (`jaas eval-worker`): reads one [`WorkerJob`] as JSON from stdin,
-//! evaluates it on a thread with a large stack, writes one [`WorkerReply`] as JSON to stdout and exits.
+//! The isolated evaluation worker (`jaas eval-worker`): serves [`WorkerJob`]s, one frame each on stdin (see
+//! [`crate::protocol`]), on a thread with a large stack, and answers each with one [`WorkerReply`] frame on stdout.
 //!
-//! Running each evaluation in its own process lets the parent kill a runaway evaluation and survive a
-//! crash (such as a native stack overflow) that would otherwise take the controller down. Because the
-//! process ends right after its reply, the evaluation thread writes the reply and exits the process itself:
-//! the evaluator's heap goes back to the operating system in one piece instead of being freed object by object.
+//! Evaluating in a process of its own lets the parent kill a runaway evaluation and survive a crash (such as a
+//! native stack overflow) that would otherwise take the controller down; serving many jobs per process saves a
+//! process start per render. After each reply the evaluator's heap is freed and the thread's cycle collector runs,
+//! so the worker stays flat in memory. A job marked `last` is answered and the process exits at once instead: its
+//! heap goes back to the operating system in one piece rather than object by object.
+//!
+//! The main thread only reads stdin and hands jobs to the evaluation thread. When stdin ends, the parent has closed
+//! it or is gone (even killed with SIGKILL), so the worker exits at once, in the middle of an evaluation too: a
+//! runaway job never outlives the process that asked for it.
 
 use std::{
-    io::{self, Read, Write},
+    any::Any,
+    io::{self, BufRead, Write},
+    panic::{self, AssertUnwindSafe},
     process::{self, ExitCode},
+    sync::mpsc::{Receiver, sync_channel},
     thread,
 };
 
-use super::{
-    RenderError,
-    evaluate::{Cleanup, evaluate_to_json_text},
-    protocol::{WorkerJob, WorkerReply},
-};
+use jrsonnet_evaluator::manifest::JsonFormat;
 
-/// Native stack of the evaluation thread. jrsonnet recurses on the native stack; `--max-stack` is meant to
-/// stop runaway recursion long before this is exhausted. Only touched pages are backed by memory.
-const EVALUATION_STACK_BYTES: usize = 256 * 1024 * 1024;
+use super::{
+    EVALUATION_STACK_BYTES, RenderError,
+    evaluate::{Cleanup, evaluate_and_manifest},
+    protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, read_frame, write_frame},
+};
 
 /// What goes before and after the value's JSON text in a successful reply: serde's encoding of
 /// `WorkerReply::Evaluated`.
 const EVALUATED_PREFIX: &[u8] = b"{\"evaluated\":";
 const EVALUATED_SUFFIX: &[u8] = b"}";
 
-/// Reads one request from stdin, evaluates it, writes the reply to stdout.
+/// Serves jobs from stdin until it ends, replying to each on stdout.
 ///
-/// Exits with success whenever a reply was written (evaluation errors are replies too).
+/// Exits with success when stdin ends; a job that cannot be read, a panic or a reply that cannot be written is
+/// answered with an internal failure where possible and ends the worker with a failure status.
 pub fn run_from_stdio() -> ExitCode {
-    let job = match read_job() {
-        Ok(job) => job,
-        Err(error) => {
-            return send_failure(RenderError::Internal(format!("the evaluation worker got no valid job: {error}")));
-        }
-    };
-    let spawned = thread::Builder::new()
-        .name("jsonnet-eval".to_owned())
-        .stack_size(EVALUATION_STACK_BYTES)
-        .spawn(move || evaluate_reply_and_exit(&job));
-    let failure = match spawned {
-        Ok(handle) => match handle.join() {
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(ToString::to_string)
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-                format!("the evaluation panicked: {message}")
+    let (jobs, queued) = sync_channel(1);
+    let spawned =
+        thread::Builder::new().name("jsonnet-eval".to_owned()).stack_size(EVALUATION_STACK_BYTES).spawn(move || {
+            serve_jobs(&queued);
+        });
+    if let Err(error) = spawned {
+        let _ = send_failure(RenderError::Internal(format!("cannot start the evaluation thread: {error}")));
+        return ExitCode::FAILURE;
+    }
+    let mut input = io::stdin().lock();
+    loop {
+        match read_job(&mut input) {
+            // The evaluation thread ends the process itself when it cannot go on, so a send cannot fail here.
+            Ok(Some(job)) => {
+                if jobs.send(job).is_err() {
+                    return ExitCode::FAILURE;
+                }
             }
-            Ok(never) => match never {},
-        },
-        Err(error) => format!("cannot start the evaluation thread: {error}"),
-    };
-    send_failure(RenderError::Internal(failure))
+            // Returning from main ends the process, and with it any evaluation still running.
+            Ok(None) => return ExitCode::SUCCESS,
+            Err(error) => {
+                let _ = send_failure(RenderError::Internal(format!("the evaluation worker got no valid job: {error}")));
+                return ExitCode::FAILURE;
+            }
+        }
+    }
 }
 
-/// Runs on the evaluation thread: evaluates, writes the reply and ends the process without freeing anything.
-fn evaluate_reply_and_exit(job: &WorkerJob) -> std::convert::Infallible {
-    let sent = match evaluate_to_json_text(&job.request, job.max_stack, Cleanup::LeaveToProcessExit) {
-        Ok(json) => send_evaluated(&json),
-        Err(error) => send_failure(error),
-    };
-    process::exit(i32::from(sent != ExitCode::SUCCESS))
+/// Runs on the evaluation thread: answers each job; exits the process after a `last` job, a panic or a reply that
+/// cannot be written.
+fn serve_jobs(jobs: &Receiver<WorkerJob>) {
+    for job in jobs {
+        let last = job.last;
+        let sent = match panic::catch_unwind(AssertUnwindSafe(|| answer(job))) {
+            Ok(sent) => sent,
+            Err(panic) => {
+                let message = format!("the evaluation panicked: {}", panic_message(panic.as_ref()));
+                let _ = send_failure(RenderError::Internal(message));
+                process::exit(1);
+            }
+        };
+        if last || sent.is_err() {
+            // Exit here, without unwinding: nothing of the evaluator's heap is worth freeing now.
+            process::exit(i32::from(sent.is_err()));
+        }
+    }
 }
 
-fn read_job() -> io::Result<WorkerJob> {
-    let mut input = Vec::new();
-    io::stdin().lock().read_to_end(&mut input)?;
-    serde_json::from_slice(&input).map_err(io::Error::from)
+/// Does the job and writes its reply. A value is sent while the evaluator is still live, so that freeing its heap
+/// (milliseconds for a large render) happens after the parent has the reply, while it shapes the manifests.
+fn answer(job: WorkerJob) -> io::Result<()> {
+    let cleanup = if job.last { Cleanup::LeaveToProcessExit } else { Cleanup::Collect };
+    match job.task {
+        WorkerTask::Evaluate { request, max_stack } => {
+            let sent = evaluate_and_manifest(&request, None, max_stack, cleanup, |value| {
+                Ok(send_evaluated(&value.manifest(JsonFormat::minify())?))
+            });
+            sent.unwrap_or_else(send_failure)
+        }
+    }
+}
+
+/// The message a panic carried, for an error report.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// The next job; `None` when stdin ended between jobs.
+fn read_job(input: &mut impl BufRead) -> io::Result<Option<WorkerJob>> {
+    let Some(payload) = read_frame(input)? else { return Ok(None) };
+    serde_json::from_slice(&payload).map(Some).map_err(io::Error::from)
 }
 
 /// Writes a successful reply: jrsonnet's JSON text spliced into the envelope as it is. jrsonnet wrote it, so it is
 /// valid JSON, and the renderer parses it anyway; checking it here would only delay the reply.
-fn send_evaluated(json: &str) -> ExitCode {
+fn send_evaluated(json: &str) -> io::Result<()> {
     report_write_error(write_evaluated(&mut io::stdout().lock(), json))
 }
 
 fn write_evaluated(out: &mut impl Write, json: &str) -> io::Result<()> {
+    let length = EVALUATED_PREFIX.len() + json.len() + EVALUATED_SUFFIX.len();
+    out.write_all(frame_header(length).as_bytes())?;
     out.write_all(EVALUATED_PREFIX)?;
     out.write_all(json.as_bytes())?;
     out.write_all(EVALUATED_SUFFIX)?;
     out.flush()
 }
 
-fn send_failure(error: RenderError) -> ExitCode {
-    let mut stdout = io::stdout().lock();
-    let written = serde_json::to_writer(&mut stdout, &WorkerReply::Failed(error))
+fn send_failure(error: RenderError) -> io::Result<()> {
+    let written = serde_json::to_vec(&WorkerReply::Failed(error))
         .map_err(io::Error::from)
-        .and_then(|()| stdout.flush());
+        .and_then(|reply| write_frame(&mut io::stdout().lock(), &reply));
     report_write_error(written)
 }
 
 /// A reply that cannot be written is reported on stderr, where the renderer quotes it.
-fn report_write_error(written: io::Result<()>) -> ExitCode {
-    match written {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: the evaluation worker cannot write its reply: {error}");
-            ExitCode::FAILURE
-        }
+fn report_write_error(written: io::Result<()>) -> io::Result<()> {
+    if let Err(error) = &written {
+        eprintln!("error: the evaluation worker cannot write its reply: {error}");
     }
+    written
 }
 
 #[cfg(test)]
@@ -111,15 +151,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_spliced_reply_is_what_the_renderer_reads_as_evaluated() {
-        let json = r#"{"a":[1,"x\"y"],"b":{}}"#;
+    fn the_spliced_reply_is_one_frame_the_renderer_reads_as_evaluated() {
+        let json = r#"{"a":[1,"x\"y\n"],"b":{}}"#;
         let mut written = Vec::new();
         write_evaluated(&mut written, json).unwrap();
         let value: serde_json::Value = serde_json::from_str(json).unwrap();
-        assert_eq!(written, serde_json::to_vec(&WorkerReply::Evaluated(value.clone())).unwrap());
-        match serde_json::from_slice::<WorkerReply>(&written).unwrap() {
+        let mut expected = Vec::new();
+        write_frame(&mut expected, &serde_json::to_vec(&WorkerReply::Evaluated(value.clone())).unwrap()).unwrap();
+        assert_eq!(written, expected);
+        let mut input = written.as_slice();
+        let payload = read_frame(&mut input).unwrap().unwrap();
+        assert!(input.is_empty());
+        match serde_json::from_slice::<WorkerReply>(&payload).unwrap() {
             WorkerReply::Evaluated(read) => assert_eq!(read, value),
             WorkerReply::Failed(error) => panic!("read back as a failure: {error}"),
         }
+    }
+
+    #[test]
+    fn panic_messages_are_quoted() {
+        let caught = panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+        assert_eq!(panic_message(caught.as_ref()), "boom 1");
+        let caught = panic::catch_unwind(|| panic::panic_any(7_u8)).unwrap_err();
+        assert_eq!(panic_message(caught.as_ref()), "unknown panic");
+    }
+
+    #[test]
+    fn jobs_are_read_until_the_input_ends() {
+        let job = br#"{"task":{"evaluate":{"request":{"entryFile":"m"},"maxStack":3}},"last":true}"#;
+        let mut input = Vec::new();
+        write_frame(&mut input, job).unwrap();
+        write_frame(&mut input, b"not json").unwrap();
+        let mut input = input.as_slice();
+        let read = read_job(&mut input).unwrap().unwrap();
+        assert!(read.last);
+        assert_eq!(read_job(&mut input).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert!(read_job(&mut input).unwrap().is_none());
     }
 }

@@ -124,6 +124,18 @@ fn python_with_go_jsonnet() -> (Option<String>, Vec<String>) {
 /// Evaluates all jobs with go-jsonnet in one Python process; one outcome per job, in order. Panics (with how to
 /// install it) when go-jsonnet is not available.
 pub fn evaluate(jobs: &[GoJob]) -> Vec<Outcome> {
+    run_helper(GO_HELPER, jobs)
+        .into_iter()
+        .map(|result| match result.get("ok") {
+            Some(Value::String(text)) => Outcome::Value(serde_json::from_str(text).expect("go-jsonnet prints JSON")),
+            _ => Outcome::Error(result["error"].as_str().unwrap_or_default().to_owned()),
+        })
+        .collect()
+}
+
+/// Runs the Python script `helper`, which uses go-jsonnet, on `jobs` (a JSON array on its stdin) and returns its one
+/// result per job (a JSON array on its stdout). Panics (with how to install it) when go-jsonnet is not available.
+pub fn run_helper<Job: Serialize>(helper: &str, jobs: &[Job]) -> Vec<Value> {
     let (python, tried) = python_with_go_jsonnet();
     let Some(python) = python else {
         panic!(
@@ -133,7 +145,7 @@ pub fn evaluate(jobs: &[GoJob]) -> Vec<Outcome> {
         );
     };
     let mut child = Command::new(&python)
-        .arg(GO_HELPER)
+        .arg(helper)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -146,7 +158,7 @@ pub fn evaluate(jobs: &[GoJob]) -> Vec<Outcome> {
     let output = child.wait_with_output().expect("wait for the go-jsonnet helper");
     assert!(
         output.status.success(),
-        "the go-jsonnet helper failed under {python} ({}): {SETUP_HINT}\n{}",
+        "the go-jsonnet helper {helper} failed under {python} ({}): {SETUP_HINT}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
@@ -154,10 +166,4 @@ pub fn evaluate(jobs: &[GoJob]) -> Vec<Outcome> {
         serde_json::from_slice(&output.stdout).expect("the go-jsonnet helper prints a JSON array");
     assert_eq!(results.len(), jobs.len(), "the go-jsonnet helper gives one result per job");
     results
-        .into_iter()
-        .map(|result| match result.get("ok") {
-            Some(Value::String(text)) => Outcome::Value(serde_json::from_str(text).expect("go-jsonnet prints JSON")),
-            _ => Outcome::Error(result["error"].as_str().unwrap_or_default().to_owned()),
-        })
-        .collect()
 }

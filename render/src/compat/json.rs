@@ -1,4 +1,5 @@
-//! std.toString, std.escapeStringJson and std.manifestJsonEx as go-jsonnet writes them.
+//! std.toString, std.escapeStringJson, std.manifestJsonEx and the `jsonnet` command's output as go-jsonnet writes
+//! them.
 //!
 //! jrsonnet spells non-integral numbers with the fewest digits (`0.1`, `1e-7` as `0.0000001`) where go-jsonnet's
 //! std.toString uses `%.17g` (`0.10000000000000001`, `9.9999999999999995e-08`); its std.manifestJsonEx writes
@@ -17,12 +18,25 @@ pub fn go_to_string(value: &Val) -> Result<String> {
         return Ok(string.clone().into_flat().to_string());
     }
     let mut buf = String::new();
-    write_single_line(value, &mut buf)?;
+    serialize_json(value, false, &mut String::new(), &mut buf)?;
     Ok(buf)
 }
 
-/// go-jsonnet's `serializeJSON(multiline=false)`: `[1, 2]`, `{"a": 1}`, `[ ]`, `{ }`, numbers via `%.17g`.
-fn write_single_line(value: &Val, buf: &mut String) -> Result<()> {
+/// `value` as the `jsonnet` command prints it (without the final newline): go-jsonnet's
+/// `serializeJSON(multiline=true)`, one element per line, each level indented by three more spaces.
+pub fn go_manifest_json(value: &Val) -> Result<String> {
+    let mut buf = String::new();
+    serialize_json(value, true, &mut String::new(), &mut buf)?;
+    Ok(buf)
+}
+
+/// The indentation `jsonnet` adds per level.
+const MULTILINE_INDENT: &str = "   ";
+
+/// go-jsonnet's `serializeJSON` over its `manifestJSON`: object assertions checked, keys sorted, `[ ]` and `{ }`
+/// when empty, strings via `unparseString`, numbers via `unparseNumber` (`%.17g`, integers in full); on one line
+/// (`[1, 2]`, `{"a": 1}`) or, with `multiline`, one element per line below `indent`.
+fn serialize_json(value: &Val, multiline: bool, indent: &mut String, buf: &mut String) -> Result<()> {
     match value {
         Val::Null => buf.push_str("null"),
         Val::Bool(true) => buf.push_str("true"),
@@ -34,37 +48,75 @@ fn write_single_line(value: &Val, buf: &mut String) -> Result<()> {
                 buf.push_str("[ ]");
                 return Ok(());
             }
+            let outer = enter_container(indent, multiline);
             for (index, element) in array.iter().enumerate() {
-                buf.push_str(if index == 0 { "[" } else { ", " });
+                open_element(buf, '[', index, multiline, indent);
                 let element = element?;
                 in_description_frame(
                     || format!("elem <{index}> manifestification"),
-                    || write_single_line(&element, buf),
+                    || serialize_json(&element, multiline, indent, buf),
                 )?;
             }
-            buf.push(']');
+            close_container(buf, ']', multiline, indent, outer);
         }
         Val::Obj(object) => {
+            object.run_assertions()?;
             let fields = sorted_fields(object);
             if fields.is_empty() {
                 buf.push_str("{ }");
                 return Ok(());
             }
+            let outer = enter_container(indent, multiline);
             for (index, field) in fields.iter().enumerate() {
-                buf.push_str(if index == 0 { "{" } else { ", " });
+                open_element(buf, '{', index, multiline, indent);
                 unparse_string(field, buf);
                 buf.push_str(": ");
                 let value = field_value(object, field)?;
                 in_description_frame(
                     || format!("field <{field}> manifestification"),
-                    || write_single_line(&value, buf),
+                    || serialize_json(&value, multiline, indent, buf),
                 )?;
             }
-            buf.push('}');
+            close_container(buf, '}', multiline, indent, outer);
         }
         Val::Func(_) => bail!("couldn't manifest function as JSON"),
     }
     Ok(())
+}
+
+/// Indents the elements of a container one more level (on several lines only); returns the container's own
+/// indentation length, which [`close_container`] goes back to.
+fn enter_container(indent: &mut String, multiline: bool) -> usize {
+    let outer = indent.len();
+    if multiline {
+        indent.push_str(MULTILINE_INDENT);
+    }
+    outer
+}
+
+/// What goes before an element: the opening bracket or the separator, then (on several lines) the element's
+/// indentation.
+fn open_element(buf: &mut String, bracket: char, index: usize, multiline: bool, indent: &str) {
+    match (index, multiline) {
+        (0, true) => {
+            buf.push(bracket);
+            buf.push('\n');
+        }
+        (0, false) => buf.push(bracket),
+        (_, true) => buf.push_str(",\n"),
+        (_, false) => buf.push_str(", "),
+    }
+    buf.push_str(indent);
+}
+
+/// Ends a container: back to its own indentation, on a line of its own when on several lines.
+fn close_container(buf: &mut String, bracket: char, multiline: bool, indent: &mut String, outer: usize) {
+    indent.truncate(outer);
+    if multiline {
+        buf.push('\n');
+        buf.push_str(indent);
+    }
+    buf.push(bracket);
 }
 
 /// The separators of std.manifestJsonEx.

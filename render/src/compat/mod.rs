@@ -18,6 +18,8 @@ mod toml;
 mod yaml;
 mod yaml_key;
 
+pub(crate) use json::go_manifest_json;
+
 use std::cell::RefCell;
 
 use jrsonnet_evaluator::{

@@ -1,0 +1,182 @@
+//! One worker process of the pool: started with piped stdio, exchanging a job frame for a reply frame, asked for
+//! its resident memory, and killed and reaped when it must go. A worker that ends or answers garbage is diagnosed
+//! from its exit status and the tail of its stderr.
+
+use std::{io, process::Stdio, time::Duration};
+
+use tokio::{
+    io::{AsyncWriteExt, BufReader},
+    process::{Child, ChildStdin, ChildStdout, Command},
+    task::JoinHandle,
+};
+
+use crate::{RenderError, WorkerCommand, pool_stderr::StderrTail, protocol::read_frame_async};
+
+/// Text the Rust runtime prints when a thread overflows its native stack, just before aborting.
+const NATIVE_STACK_OVERFLOW: &str = "has overflowed its stack";
+/// How much of a crashed worker's stderr is quoted in the error.
+const STDERR_TAIL_CHARS: usize = 2000;
+/// How long a worker that stopped answering may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long the rest of a dead worker's stderr may take to arrive (a process it started may still hold the pipe).
+const STDERR_GRACE: Duration = Duration::from_secs(1);
+
+/// A running worker process.
+#[derive(Debug)]
+pub struct WorkerProcess {
+    child: Child,
+    pid: u32,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    stderr: StderrTail,
+    stderr_task: JoinHandle<()>,
+    /// Jobs answered so far.
+    pub evaluations: u64,
+}
+
+impl WorkerProcess {
+    /// Starts `command` with piped stdio; the process is killed if this value is dropped.
+    pub fn start(command: &WorkerCommand) -> Result<Self, RenderError> {
+        let program = command.program.display();
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| RenderError::Internal(format!("cannot start the evaluation worker {program}: {error}")))?;
+        let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) =
+            (child.id(), child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(RenderError::Internal(format!("the evaluation worker {program} has no stdio pipes")));
+        };
+        let (stderr, stderr_task) = StderrTail::drain(stderr);
+        Ok(Self { child, pid, stdin, stdout: BufReader::new(stdout), stderr, stderr_task, evaluations: 0 })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Whether the process has ended (an idle worker may have been killed from outside, e.g. by the OOM killer).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends one job frame and reads the reply frame's payload.
+    pub async fn exchange(&mut self, job_frame: &[u8]) -> io::Result<Vec<u8>> {
+        self.stdin.write_all(job_frame).await?;
+        self.stdin.flush().await?;
+        read_frame_async(&mut self.stdout).await
+    }
+
+    /// The resident set size in bytes, as the kernel reports it; `None` where there is no `/proc`.
+    pub fn resident_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        parse_vm_rss(&status)
+    }
+
+    /// What the worker wrote to stderr since the last call.
+    pub fn take_stderr(&self) -> String {
+        self.stderr.take()
+    }
+
+    /// Kills the process and reaps it, so it stops burning a core and leaves no zombie.
+    pub async fn kill(mut self) {
+        if let Err(error) = self.child.kill().await {
+            tracing::warn!(%error, pid = self.pid, "cannot kill an evaluation worker");
+        }
+    }
+
+    /// The error for a worker whose exchange failed with `cause`: waits (briefly) for it to end, killing it if it
+    /// does not, and explains the end from its exit status and stderr.
+    pub async fn into_crash_error(mut self, cause: &io::Error) -> RenderError {
+        let status = match tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+            Ok(Ok(status)) => status.to_string(),
+            Ok(Err(error)) => format!("cannot wait for it: {error}"),
+            Err(_) => {
+                let _ = self.child.kill().await;
+                "killed, as it went on running".to_owned()
+            }
+        };
+        let _ = tokio::time::timeout(STDERR_GRACE, &mut self.stderr_task).await;
+        crashed(&status, cause, &self.stderr.take())
+    }
+}
+
+/// `VmRSS` of a `/proc/<pid>/status` text, in bytes.
+fn parse_vm_rss(status: &str) -> Option<u64> {
+    let kib = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?;
+    kib.trim().strip_suffix("kB")?.trim().parse::<u64>().ok().map(|kib| kib * 1024)
+}
+
+/// The error for a worker that ended (with `status`) without a readable reply to a job.
+fn crashed(status: &str, cause: &io::Error, diagnostics: &str) -> RenderError {
+    if diagnostics.contains(NATIVE_STACK_OVERFLOW) {
+        return RenderError::StackOverflow(
+            "the evaluation overflowed the worker's native stack; reduce recursion depth".to_owned(),
+        );
+    }
+    let tail: String = {
+        let chars: Vec<char> = diagnostics.trim().chars().collect();
+        chars[chars.len().saturating_sub(STDERR_TAIL_CHARS)..].iter().collect()
+    };
+    let reply = match cause.kind() {
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => "without a reply".to_owned(),
+        _ => format!("after an unreadable reply ({cause})"),
+    };
+    RenderError::Internal(format!("the evaluation worker ended ({status}) {reply}: {tail}"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn eof() -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, "the stream ended before a frame")
+    }
+
+    #[test]
+    fn crash_messages_distinguish_native_stack_overflow() {
+        let overflow =
+            crashed("signal: 6", &eof(), "thread 'jsonnet-eval' has overflowed its stack\nfatal runtime error");
+        assert_eq!(overflow.reason(), "StackOverflow");
+        let other = crashed("signal: 11 (SIGSEGV)", &eof(), "boom");
+        assert_eq!(
+            other,
+            RenderError::Internal(
+                "the evaluation worker ended (signal: 11 (SIGSEGV)) without a reply: boom".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn garbage_replies_are_named() {
+        let garbage = io::Error::new(io::ErrorKind::InvalidData, "expected a frame length, got \"hello\"");
+        let error = crashed("exit status: 0", &garbage, "");
+        assert_eq!(
+            error.to_string(),
+            "internal error: the evaluation worker ended (exit status: 0) after an unreadable reply (expected a \
+             frame length, got \"hello\"): "
+        );
+    }
+
+    #[test]
+    fn long_stderr_is_quoted_by_its_end() {
+        let diagnostics = format!("{}END", "x".repeat(5000));
+        let RenderError::Internal(message) = crashed("exit status: 1", &eof(), &diagnostics) else { panic!() };
+        assert!(message.ends_with(&format!("{}END", "x".repeat(STDERR_TAIL_CHARS - 3))), "{message}");
+        assert!(message.len() < STDERR_TAIL_CHARS + 100);
+    }
+
+    #[test]
+    fn resident_size_is_read_from_proc_status() {
+        assert_eq!(parse_vm_rss("Name:\tjaas\nVmPeak:\t 9 kB\nVmRSS:\t   20480 kB\nThreads: 2\n"), Some(20 << 20));
+        assert_eq!(parse_vm_rss("Name:\tkthreadd\n"), None);
+        let own = std::fs::read_to_string("/proc/self/status").unwrap();
+        assert!(parse_vm_rss(&own).unwrap() > 1 << 20);
+    }
+}
