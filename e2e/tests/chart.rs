@@ -1,22 +1,30 @@
 //! Checks the Helm chart `charts/jaas` with the real tools: `helm lint`; `helm template` of every supported values
 //! combination, validated by `kubernetes-validate --strict` (Kubernetes 1.32 schemas) and checked for the storage
 //! rule, pod security and least-privilege RBAC; the `fail` messages of impossible combinations; a server-side dry
-//! run against the test API server; and the controller's permissions asked of that server with `kubectl auth can-i`.
-//! Needs `JAAS_HELM`, `JAAS_KUBECTL`, `KUBECONFIG` and `kubernetes-validate` on PATH (`bash e2e/run-tests.sh`).
+//! run against the test API server; the controller's permissions asked of that server with `kubectl auth can-i`;
+//! and the render server's pod, started as a real `jaas serve` process the way the kubelet would start it.
+//! Needs `JAAS_HELM`, `JAAS_KUBECTL`, `KUBECONFIG` and `kubernetes-validate` on PATH (`bash e2e/run-tests.sh`), and
+//! the `jaas` binary built into the same target directory.
 
-use std::path::PathBuf;
+#[path = "story/processes.rs"]
+mod processes;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use jaas_e2e::{repo_root, required_env, run};
 use serde_json::{Value, json};
 
-/// A supported values combination, the kinds its rendering must contain and whether the server runs separately.
+/// A supported values combination, the kinds its rendering must contain, whether the artifact server runs
+/// separately and whether the render server (`jaas serve`) is deployed.
 struct Case {
     name: &'static str,
     values: &'static str,
     kinds: &'static [&'static str],
     separate_server: bool,
+    render: bool,
 }
 
 const CASES: &[Case] = &[
@@ -25,6 +33,7 @@ const CASES: &[Case] = &[
         values: "",
         kinds: &["Deployment", "Service", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"],
         separate_server: false,
+        render: false,
     },
     Case {
         name: "local PVC ReadWriteMany, separate scaled server, HPA, PDB",
@@ -39,12 +48,14 @@ server:
 ",
         kinds: &["PersistentVolumeClaim", "HorizontalPodAutoscaler", "PodDisruptionBudget"],
         separate_server: true,
+        render: false,
     },
     Case {
         name: "local PVC ReadWriteOnce",
         values: "operator: {storage: {persistence: {enabled: true, storageClass: '-', annotations: {helm.sh/resource-policy: keep}}}}",
         kinds: &["PersistentVolumeClaim"],
         separate_server: false,
+        render: false,
     },
     Case {
         name: "s3 with a credentials Secret, separate server",
@@ -59,6 +70,7 @@ server: {separate: true, replicas: 2, podDisruptionBudget: {enabled: true, minAv
 ",
         kinds: &["PodDisruptionBudget"],
         separate_server: true,
+        render: false,
     },
     Case {
         name: "s3 with IRSA annotations and no Secret, server in the controller pod",
@@ -70,6 +82,7 @@ controller:
 ",
         kinds: &[],
         separate_server: false,
+        render: false,
     },
     Case {
         name: "ServiceMonitor, NetworkPolicy, watched namespaces",
@@ -80,6 +93,38 @@ controller: {watchNamespaces: [default, kube-public], labelSelector: 'jaas.metio
 ",
         kinds: &["ServiceMonitor", "NetworkPolicy"],
         separate_server: false,
+        render: false,
+    },
+    Case {
+        name: "render server from a snippet ConfigMap",
+        values: "render: {enabled: true, snippets: {configMaps: [dashboards]}}",
+        kinds: &["Deployment", "Service", "ServiceAccount"],
+        separate_server: false,
+        render: true,
+    },
+    Case {
+        name: "render server scaled, with libraries, a volume of snippets, HPA, PDB, NetworkPolicy, ServiceMonitor",
+        values: "
+render:
+  enabled: true
+  snippets: {configMaps: [dashboards, alerts], directories: [/shared/snippets]}
+  libraries: {configMaps: [grafonnet], directories: [/shared/vendor]}
+  extraVolumes: [{name: shared, persistentVolumeClaim: {claimName: jsonnet-shared, readOnly: true}}]
+  extraVolumeMounts: [{name: shared, mountPath: /shared, readOnly: true}]
+  extraArgs: [--max-tlas=16]
+  maxConcurrentEvals: 4
+  service: {annotations: {service.beta.kubernetes.io/description: render}}
+  serviceAccount: {annotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::123456789012:role/render'}}
+  autoscaling: {enabled: true, minReplicas: 2, maxReplicas: 8}
+  podDisruptionBudget: {enabled: true, minAvailable: '', maxUnavailable: 1}
+  topologySpreadConstraints: [{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway,
+                               labelSelector: {matchLabels: {app.kubernetes.io/component: render}}}]
+metrics: {serviceMonitor: {enabled: true}}
+networkPolicy: {enabled: true}
+",
+        kinds: &["HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor"],
+        separate_server: false,
+        render: true,
     },
 ];
 
@@ -112,6 +157,32 @@ const IMPOSSIBLE: &[(&str, &str)] = &[
         "{operator: {storage: {backend: s3, s3: {endpoint: 's3:9000', bucket: b}}}, controller: {replicas: 2, leaderElection: {enabled: false}}}",
         "controller.replicas > 1 needs controller.leaderElection.enabled",
     ),
+    ("render: {enabled: true}", "render.enabled needs snippets to serve"),
+    (
+        "render: {enabled: true, snippets: {directories: [/snippets-image]}}",
+        "render.snippets.directories: /snippets-image is not under any mountPath of render.extraVolumeMounts",
+    ),
+    (
+        "render: {enabled: true, snippets: {configMaps: [a]}, libraries: {directories: [/lib]},
+          extraVolumeMounts: [{name: l, mountPath: /library}]}",
+        "render.libraries.directories: /lib is not under any mountPath of render.extraVolumeMounts",
+    ),
+    (
+        "render: {enabled: true, snippets: {configMaps: [a]}, libraries: {configMaps: [vendor], directories: [/v/vendor]},
+          extraVolumeMounts: [{name: v, mountPath: /v}]}",
+        "render.libraries: two library directories are named \"vendor\"",
+    ),
+    ("render: {enabled: true, snippets: {configMaps: [a]}, metricsPort: 8080}", "render.port and render.metricsPort must differ"),
+    (
+        "render: {enabled: true, snippets: {configMaps: [a]}, autoscaling: {enabled: true, minReplicas: 3, maxReplicas: 2}}",
+        "render.autoscaling.minReplicas must not exceed render.autoscaling.maxReplicas",
+    ),
+    (
+        "render: {enabled: true, snippets: {configMaps: [a]}, podDisruptionBudget: {enabled: true, maxUnavailable: 1}}",
+        "render.podDisruptionBudget: set minAvailable or maxUnavailable, not both",
+    ),
+    ("render: {snippets: {configMaps: [a, a]}}", "render.snippets.configMaps: array items[0,1] must be unique"),
+    ("render: {endpointPath: 'api/jsonnet'}", "render.endpointPath: Does not match pattern"),
     ("operator: {storage: {backend: nfs}}", "operator.storage.backend must be one of the following"),
     ("controller: {replicaCount: 2}", "Additional property replicaCount is not allowed"),
 ];
@@ -216,8 +287,87 @@ fn check_server_placement(docs: &[Value], release: &str, separate: bool) -> Resu
     Ok(())
 }
 
-/// RBAC: cluster-wide only our CRDs, ExternalArtifacts and Events, never a wildcard; namespaced only Leases.
-fn check_rbac(docs: &[Value]) -> Result<()> {
+/// The render server: exactly when enabled, a Deployment running `jaas serve` from the controller's image as its own
+/// token-less ServiceAccount, probed on its `metrics` port, every ConfigMap mounted read-only, `/tmp` writable; a
+/// Service whose ports name the container's; and, when there, a NetworkPolicy admitting the render port and a
+/// ServiceMonitor selecting the Service.
+fn check_render_server(docs: &[Value], release: &str, enabled: bool) -> Result<()> {
+    let fullname = format!("{release}-jaas");
+    let render_name = format!("{fullname}-render");
+    let objects: Vec<&str> = docs.iter().filter(|d| name(d) == render_name).map(kind).collect();
+    if !enabled {
+        ensure!(objects.is_empty(), "render.enabled is off, yet {objects:?} named {render_name} are rendered");
+        return Ok(());
+    }
+    let deployment = find(docs, "Deployment", &render_name)?;
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let controller = &find(docs, "Deployment", &format!("{fullname}-controller"))?["spec"]["template"]["spec"];
+    ensure!(
+        container["image"] == controller["containers"][0]["image"],
+        "the render server runs the controller's image"
+    );
+    ensure!(container["args"][0] == "serve", "the render container runs `jaas serve`: {}", container["args"]);
+    ensure!(pod["automountServiceAccountToken"] == false, "the render pod mounts no token");
+    let account = find(docs, "ServiceAccount", pod["serviceAccountName"].as_str().unwrap_or_default())?;
+    ensure!(account["automountServiceAccountToken"] == false, "the render ServiceAccount mounts no token");
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let port = &container[probe]["httpGet"]["port"];
+        ensure!(container_port(container, port).is_some(), "{probe} port {port} is not a port of the container");
+    }
+    for mount in container["volumeMounts"].as_array().context("volumeMounts")? {
+        let volume = volume_of(pod, mount)?;
+        if mount["mountPath"] == "/tmp" {
+            ensure!(volume["emptyDir"].is_object(), "/tmp is an emptyDir");
+        } else {
+            ensure!(mount["readOnly"] == true, "snippets and libraries are mounted read-only: {mount}");
+        }
+    }
+    let service = find(docs, "Service", &render_name)?;
+    ensure!(service["spec"]["type"] == "ClusterIP", "the render Service is a ClusterIP");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let selector = service["spec"]["selector"].as_object().context("render Service selector")?;
+    ensure!(selector.iter().all(|(k, v)| &pod_labels[k] == v), "the render Service selects the render pods");
+    for port in service["spec"]["ports"].as_array().context("render Service ports")? {
+        ensure!(
+            container_port(container, &port["targetPort"]).is_some(),
+            "Service port {port} reaches no container port"
+        );
+    }
+    if let Ok(policy) = find(docs, "NetworkPolicy", &render_name) {
+        let http = container_port(container, &json!("http")).context("the render container has no `http` port")?;
+        let mut admitted =
+            policy["spec"]["ingress"].as_array().context("ingress")?.iter().flat_map(|rule| {
+                rule["ports"].as_array().into_iter().flatten().filter_map(|port| port["port"].as_u64())
+            });
+        ensure!(admitted.any(|port| port == http), "the NetworkPolicy admits the render port {http}");
+    }
+    if let Some(monitor) = docs.iter().find(|d| kind(d) == "ServiceMonitor") {
+        let wanted = monitor["spec"]["selector"]["matchLabels"].as_object().context("ServiceMonitor selector")?;
+        let labels = &service["metadata"]["labels"];
+        ensure!(wanted.iter().all(|(k, v)| &labels[k] == v), "the ServiceMonitor selects the render Service");
+        let ports = service["spec"]["ports"].as_array().context("render Service ports")?;
+        ensure!(ports.iter().any(|p| p["name"] == "metrics"), "the render Service names a port `metrics`");
+    }
+    Ok(())
+}
+
+/// The pod volume a container's volume mount uses.
+fn volume_of<'a>(pod: &'a Value, mount: &Value) -> Result<&'a Value> {
+    let volumes = pod["volumes"].as_array().context("volumes")?;
+    volumes.iter().find(|v| v["name"] == mount["name"]).with_context(|| format!("no volume for the mount {mount}"))
+}
+
+/// The number of the container port `port` names (a port name or a number), if the container has it.
+fn container_port(container: &Value, port: &Value) -> Option<u64> {
+    container["ports"].as_array()?.iter().find_map(|p| {
+        (p["name"] == *port || p["containerPort"] == *port).then(|| p["containerPort"].as_u64()).flatten()
+    })
+}
+
+/// RBAC: cluster-wide only our CRDs, ExternalArtifacts, the Flux sources (read only) and Events, never a wildcard;
+/// namespaced only Leases. Only the controller's ServiceAccount is bound to anything.
+fn check_rbac(docs: &[Value], release: &str) -> Result<()> {
     let allowed = [
         ("jaas.metio.wtf", "jsonnetsnippets"),
         ("jaas.metio.wtf", "jsonnetlibraries"),
@@ -225,28 +375,43 @@ fn check_rbac(docs: &[Value]) -> Result<()> {
         ("", "events"),
         ("events.k8s.io", "events"),
     ];
+    // The Flux sources a snippet or library names in spec.sourceRef: the controller reads and watches them to
+    // download their artifacts, and never writes them.
+    let read_only = [
+        ("source.toolkit.fluxcd.io", "gitrepositories"),
+        ("source.toolkit.fluxcd.io", "ocirepositories"),
+        ("source.toolkit.fluxcd.io", "buckets"),
+    ];
     for role in docs.iter().filter(|d| kind(d) == "ClusterRole" || kind(d) == "Role") {
         for rule in role["rules"].as_array().context("rules")? {
             let strings = |key: &str| -> Vec<&str> {
                 rule[key].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
             };
-            ensure!(!strings("verbs").contains(&"*"), "{}: no wildcard verbs", name(role));
+            let verbs = strings("verbs");
+            ensure!(!verbs.contains(&"*"), "{}: no wildcard verbs", name(role));
             for group in strings("apiGroups") {
                 for resource in strings("resources") {
-                    let base = resource.split('/').next().unwrap_or_default();
                     let ok = if kind(role) == "Role" {
                         group == "coordination.k8s.io" && resource == "leases"
+                    } else if read_only.contains(&(group, resource)) {
+                        verbs.iter().all(|verb| ["get", "list", "watch"].contains(verb))
                     } else {
-                        allowed.contains(&(group, base))
+                        allowed.contains(&(group, resource.split('/').next().unwrap_or_default()))
                     };
                     ensure!(
                         ok,
-                        "{} {}: grants {group}/{resource}, which the controller does not need",
+                        "{} {}: grants {verbs:?} on {group}/{resource}, which the controller does not need",
                         kind(role),
                         name(role)
                     );
                 }
             }
+        }
+    }
+    let controller = format!("{release}-jaas-controller");
+    for binding in docs.iter().filter(|d| kind(d).ends_with("Binding")) {
+        for subject in binding["subjects"].as_array().context("subjects")? {
+            ensure!(subject["name"] == controller.as_str(), "{} binds {} as well", name(binding), subject["name"]);
         }
     }
     Ok(())
@@ -271,7 +436,8 @@ fn supported_combinations_render_valid_manifests() -> Result<()> {
         }
         check_pod_security(&docs).with_context(|| case.name)?;
         check_server_placement(&docs, "rel", case.separate_server).with_context(|| case.name)?;
-        check_rbac(&docs).with_context(|| case.name)?;
+        check_rbac(&docs, "rel").with_context(|| case.name)?;
+        check_render_server(&docs, "rel", case.render).with_context(|| case.name)?;
         let validated = run(
             Command::new("kubernetes-validate").args(["--strict", "--quiet", "-k", "1.32.0", "-"]),
             Some(yaml.as_bytes()),
@@ -397,6 +563,12 @@ fn controller_rbac_grants_exactly_what_the_controller_needs() -> Result<()> {
         ("patch", "source.toolkit.fluxcd.io", "externalartifacts", "status", "apps", true),
         ("create", "", "events", "", "apps", true),
         ("create", "events.k8s.io", "events", "", "apps", true),
+        ("watch", "source.toolkit.fluxcd.io", "gitrepositories", "", "", true),
+        ("list", "source.toolkit.fluxcd.io", "ocirepositories", "", "", true),
+        ("get", "source.toolkit.fluxcd.io", "buckets", "", "apps", true),
+        ("update", "source.toolkit.fluxcd.io", "gitrepositories", "", "apps", false),
+        ("delete", "source.toolkit.fluxcd.io", "ocirepositories", "", "apps", false),
+        ("patch", "source.toolkit.fluxcd.io", "buckets", "status", "apps", false),
         ("update", "coordination.k8s.io", "leases", "", &ns, true),
         ("create", "coordination.k8s.io", "leases", "", "default", false),
         ("create", "jaas.metio.wtf", "jsonnetsnippets", "", "apps", false),
@@ -439,5 +611,145 @@ fn controller_rbac_grants_exactly_what_the_controller_needs() -> Result<()> {
         }
     }
     ensure!(wrong.is_empty(), "the controller's RBAC is wrong:\n{}", wrong.join("\n"));
+    Ok(())
+}
+
+/// The ConfigMaps the render server's pod mounts in [`the_render_deployment_starts_a_working_jaas_serve`]: a snippet
+/// importing a sibling key by relative path and a library key by name.
+const RENDER_CONFIG_MAPS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "greeting",
+        &[
+            (
+                "main.jsonnet",
+                "function(name) { text: (import 'hello.libsonnet') + ', ' + name + (import 'mark.libsonnet') }",
+            ),
+            ("mark.libsonnet", "'!'"),
+        ],
+    ),
+    ("words", &[("hello.libsonnet", "'hello'")]),
+];
+
+/// Writes (or updates) a ConfigMap volume as the kubelet does: the keys in a new directory named `version`, then
+/// `..data` swapped to it with a rename, each key being a symlink through `..data`. An update is atomic this way.
+fn write_config_map_volume(directory: &Path, version: &str, data: &[(&str, &str)]) -> Result<()> {
+    std::fs::create_dir_all(directory.join(version))?;
+    for (key, text) in data {
+        std::fs::write(directory.join(version).join(key), text)?;
+    }
+    std::os::unix::fs::symlink(version, directory.join("..data_tmp"))?;
+    std::fs::rename(directory.join("..data_tmp"), directory.join("..data"))?;
+    for (key, _) in data {
+        if std::fs::symlink_metadata(directory.join(key)).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{key}"), directory.join(key))?;
+        }
+    }
+    Ok(())
+}
+
+/// Lays out the container's volume mounts under `rootfs`, as the kubelet would: an emptyDir is an empty directory, a
+/// ConfigMap volume holds the keys of the ConfigMap of that name in [`RENDER_CONFIG_MAPS`].
+fn mount_volumes(pod: &Value, container: &Value, rootfs: &Path) -> Result<()> {
+    for mount in container["volumeMounts"].as_array().context("volumeMounts")? {
+        let volume = volume_of(pod, mount)?;
+        let target = rootfs.join(mount["mountPath"].as_str().context("mountPath")?.trim_start_matches('/'));
+        std::fs::create_dir_all(&target)?;
+        if let Some(config_map) = volume["configMap"]["name"].as_str() {
+            let data = RENDER_CONFIG_MAPS.iter().find(|(name, _)| *name == config_map);
+            let data = data.with_context(|| format!("no test data for {config_map}"))?.1;
+            write_config_map_volume(&target, "..2026_01_01_00_00_00.000000001", data)?;
+        } else {
+            ensure!(volume["emptyDir"].is_object(), "only emptyDir and ConfigMap volumes are laid out here: {volume}");
+        }
+    }
+    Ok(())
+}
+
+/// The container's command line with its paths moved under `rootfs`: `--flag=/path` becomes `--flag=<rootfs>/path`.
+fn args_under(container: &Value, rootfs: &Path) -> Result<Vec<String>> {
+    let mut args = Vec::new();
+    for arg in container["args"].as_array().context("args")? {
+        let arg = arg.as_str().with_context(|| format!("a non-string arg {arg}"))?;
+        args.push(match arg.split_once("=/") {
+            Some((flag, path)) => format!("{flag}={}", rootfs.join(path).display()),
+            None => arg.to_owned(),
+        });
+    }
+    Ok(args)
+}
+
+/// `GET url` with `Accept: application/json`: the status and the body.
+async fn get_json(url: &str) -> Result<(reqwest::StatusCode, String)> {
+    let request = reqwest::Client::new().get(url).header("Accept", "application/json").timeout(Duration::from_secs(30));
+    let response = request.send().await.with_context(|| format!("GET {url}"))?;
+    Ok((response.status(), response.text().await?))
+}
+
+/// `helm template` with render.enabled, then the render container run as a `jaas` process: its args (paths under a
+/// temporary root holding its volumes), its environment (`:PORT` bind addresses on 127.0.0.1 instead of every
+/// interface), its probes polled until ready, a snippet rendered through the Service's target port, and a ConfigMap
+/// update (swapped in as the kubelet does) rendered without a restart.
+#[tokio::test]
+async fn the_render_deployment_starts_a_working_jaas_serve() -> Result<()> {
+    let jaas = processes::binary("jaas")?;
+    let (port, metrics_port) = (processes::free_port()?, processes::free_port()?);
+    let values = format!(
+        "render: {{enabled: true, port: {port}, metricsPort: {metrics_port}, snippets: {{configMaps: [greeting]}},
+                  libraries: {{configMaps: [words]}}}}"
+    );
+    let docs = documents(&helm_template(&values, "rel", "jaas", false)?.ok()?)?;
+    let pod = &find(&docs, "Deployment", "rel-jaas-render")?["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let rootfs = tempfile::tempdir()?;
+    mount_volumes(pod, container, rootfs.path())?;
+
+    let mut command = Command::new(jaas);
+    command.args(args_under(container, rootfs.path())?);
+    for variable in container["env"].as_array().context("env")? {
+        let (name, value) = (variable["name"].as_str().context("env name")?, variable["value"].as_str().unwrap_or(""));
+        if name.ends_with("BIND_ADDRESS") {
+            ensure!(value.starts_with(':'), "{name}={value}: the pod listens on every interface, `:PORT`");
+            command.env(name, format!("127.0.0.1{value}"));
+        } else {
+            command.env(name, value);
+        }
+    }
+    let logs = tempfile::tempdir()?;
+    let mut server = processes::ChildGuard::spawn("jaas-serve", command, logs.path())?;
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let get = &container[probe]["httpGet"];
+        let probe_port = container_port(container, &get["port"]).with_context(|| format!("{probe} port"))?;
+        let url = format!("http://127.0.0.1:{probe_port}{}", get["path"].as_str().unwrap_or_default());
+        server.wait_http_ok(&url, Duration::from_secs(30)).await?;
+    }
+
+    let service = find(&docs, "Service", "rel-jaas-render")?;
+    let http = service["spec"]["ports"].as_array().and_then(|ports| ports.iter().find(|p| p["name"] == "http"));
+    let target = container_port(container, &http.context("the Service has no http port")?["targetPort"]);
+    let url = format!("http://127.0.0.1:{}/jsonnet/greeting?name=chart", target.context("targetPort")?);
+    let (status, body) = get_json(&url).await?;
+    ensure!(status == reqwest::StatusCode::OK, "GET {url}: {status} {body}\n{}", server.log_tail(20));
+    let rendered: Value = serde_json::from_str(&body).with_context(|| format!("GET {url}: not JSON: {body}"))?;
+    ensure!(rendered == json!({"text": "hello, chart!"}), "GET {url} rendered {rendered}");
+
+    let snippet = rootfs.path().join("snippets/greeting");
+    ensure!(snippet.is_dir(), "the snippet ConfigMap greeting is mounted at /snippets/greeting");
+    let updated = [RENDER_CONFIG_MAPS[0].1[0], ("mark.libsonnet", "'?'")];
+    write_config_map_volume(&snippet, "..2026_01_01_00_01_00.000000001", &updated)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        server.ensure_running()?;
+        let (status, body) = get_json(&url).await?;
+        if status == reqwest::StatusCode::OK
+            && serde_json::from_str::<Value>(&body)? == json!({"text": "hello, chart?"})
+        {
+            break;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the ConfigMap update was not rendered within 20 s: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     Ok(())
 }

@@ -49,20 +49,19 @@ app.kubernetes.io/component: {{ index . 1 }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
-{{- define "jaas.controllerServiceAccountName" -}}
-{{- if .Values.controller.serviceAccount.create }}
-{{- default (printf "%s-controller" (include "jaas.fullname" .)) .Values.controller.serviceAccount.name }}
+{{/* The ServiceAccount name of a component: its `name`, or `<fullname>-<component>` when the chart creates it, or
+     `default` when it does not. include "jaas.serviceAccountName" (list . "server" .Values.server.serviceAccount) */}}
+{{- define "jaas.serviceAccountName" -}}
+{{- $serviceAccount := index . 2 }}
+{{- if $serviceAccount.create }}
+{{- default (printf "%s-%s" (include "jaas.fullname" (index . 0)) (index . 1)) $serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.controller.serviceAccount.name }}
+{{- default "default" $serviceAccount.name }}
 {{- end }}
 {{- end }}
 
-{{- define "jaas.serverServiceAccountName" -}}
-{{- if .Values.server.serviceAccount.create }}
-{{- default (printf "%s-server" (include "jaas.fullname" .)) .Values.server.serviceAccount.name }}
-{{- else }}
-{{- default "default" .Values.server.serviceAccount.name }}
-{{- end }}
+{{- define "jaas.controllerServiceAccountName" -}}
+{{- include "jaas.serviceAccountName" (list . "controller" .Values.controller.serviceAccount) }}
 {{- end }}
 
 {{/* image reference: include "jaas.image" (list . .Values.controller.image) */}}
@@ -186,18 +185,7 @@ envFrom:
     - name: server-metrics
       containerPort: {{ .Values.server.metricsPort }}
       protocol: TCP
-  livenessProbe:
-    httpGet:
-      path: /healthz
-      port: server-metrics
-    periodSeconds: 10
-    failureThreshold: 3
-  readinessProbe:
-    httpGet:
-      path: /readyz
-      port: server-metrics
-    periodSeconds: 5
-    failureThreshold: 2
+  {{- include "jaas.healthProbes" "server-metrics" | nindent 2 }}
   securityContext:
     {{- toYaml .Values.securityContext | nindent 4 }}
   resources:
@@ -210,4 +198,18 @@ envFrom:
       mountPath: {{ .Values.operator.storage.path }}
       readOnly: true
     {{- end }}
+{{- end }}
+
+{{/* The components that run as a scalable Deployment of their own (HPA, PDB), as a JSON list: the artifact server
+     when `server.separate`, the render server when `render.enabled`. Each names its values section.
+     range $component := include "jaas.scalableComponents" . | fromJsonArray */}}
+{{- define "jaas.scalableComponents" -}}
+{{- $components := list }}
+{{- if .Values.server.separate }}
+{{- $components = append $components "server" }}
+{{- end }}
+{{- if .Values.render.enabled }}
+{{- $components = append $components "render" }}
+{{- end }}
+{{- toJson $components }}
 {{- end }}

@@ -1,5 +1,6 @@
 {{/* _validate.tpl: stops `helm template/install` with a clear message on settings that cannot work together
-     (the storage rule in values.yaml). Included once, from the controller Deployment. */}}
+     (the storage rule in values.yaml, scaling settings, the render server's sources and ports). Included once,
+     from the controller Deployment. */}}
 {{- define "jaas.validate" -}}
 {{- $s := .Values.operator.storage }}
 {{- $p := $s.persistence }}
@@ -42,20 +43,70 @@
     {{- fail "server.podDisruptionBudget.enabled needs server.separate=true (and backend s3 or a ReadWriteMany volume)." }}
   {{- end }}
 {{- end }}
-{{- if and $srv.autoscaling.enabled (gt (int $srv.autoscaling.minReplicas) (int $srv.autoscaling.maxReplicas)) }}
-  {{- fail "server.autoscaling.minReplicas must not exceed server.autoscaling.maxReplicas." }}
-{{- end }}
-{{- if and $srv.autoscaling.enabled (not $srv.autoscaling.targetCPUUtilizationPercentage) (not $srv.autoscaling.targetMemoryUtilizationPercentage) }}
-  {{- fail "server.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage." }}
-{{- end }}
-{{- $pdb := $srv.podDisruptionBudget }}
-{{- if and $pdb.enabled (eq (toString $pdb.minAvailable) "") (eq (toString $pdb.maxUnavailable) "") }}
-  {{- fail "server.podDisruptionBudget needs minAvailable or maxUnavailable." }}
-{{- end }}
-{{- if and $pdb.enabled (ne (toString $pdb.minAvailable) "") (ne (toString $pdb.maxUnavailable) "") }}
-  {{- fail "server.podDisruptionBudget: set minAvailable or maxUnavailable, not both (set the other to \"\")." }}
-{{- end }}
+{{- include "jaas.validateScaling" (list "server" $srv) }}
 {{- if and (gt (int .Values.controller.replicas) 1) (not .Values.controller.leaderElection.enabled) }}
   {{- fail "controller.replicas > 1 needs controller.leaderElection.enabled: several controllers would render the same snippets at once." }}
 {{- end }}
+{{- if .Values.render.enabled }}
+  {{- include "jaas.validateRender" .Values.render }}
+{{- end }}
+{{- end }}
+
+{{/* The HPA and PDB settings of a component: include "jaas.validateScaling" (list "server" .Values.server) */}}
+{{- define "jaas.validateScaling" -}}
+{{- $section := index . 0 }}
+{{- $a := (index . 1).autoscaling }}
+{{- $pdb := (index . 1).podDisruptionBudget }}
+{{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) }}
+  {{- fail (printf "%s.autoscaling.minReplicas must not exceed %s.autoscaling.maxReplicas." $section $section) }}
+{{- end }}
+{{- if and $a.enabled (not $a.targetCPUUtilizationPercentage) (not $a.targetMemoryUtilizationPercentage) }}
+  {{- fail (printf "%s.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage." $section) }}
+{{- end }}
+{{- if and $pdb.enabled (eq (toString $pdb.minAvailable) "") (eq (toString $pdb.maxUnavailable) "") }}
+  {{- fail (printf "%s.podDisruptionBudget needs minAvailable or maxUnavailable." $section) }}
+{{- end }}
+{{- if and $pdb.enabled (ne (toString $pdb.minAvailable) "") (ne (toString $pdb.maxUnavailable) "") }}
+  {{- fail (printf "%s.podDisruptionBudget: set minAvailable or maxUnavailable, not both (set the other to \"\")." $section) }}
+{{- end }}
+{{- end }}
+
+{{/* The render server (when enabled): something to serve, directories that a volume provides, two distinct ports,
+     and the HPA/PDB rules. include "jaas.validateRender" .Values.render */}}
+{{- define "jaas.validateRender" -}}
+{{- $snippetFlag := false }}
+{{- range .extraArgs }}
+  {{- if hasPrefix "--snippet" . }}{{ $snippetFlag = true }}{{ end }}
+{{- end }}
+{{- if not (or .snippets.configMaps .snippets.directories $snippetFlag) }}
+  {{- fail "render.enabled needs snippets to serve: list ConfigMaps in render.snippets.configMaps, or mount a volume (render.extraVolumes, render.extraVolumeMounts) and list its directory in render.snippets.directories (or pass --snippet FILE in render.extraArgs)." }}
+{{- end }}
+{{- $mountPaths := list }}
+{{- range .extraVolumeMounts }}
+  {{- $mountPaths = append $mountPaths (trimSuffix "/" .mountPath) }}
+{{- end }}
+{{- range $section, $directories := dict "render.snippets.directories" .snippets.directories "render.libraries.directories" .libraries.directories }}
+  {{- range $directory := $directories }}
+    {{- $mounted := false }}
+    {{- range $mountPaths }}
+      {{- if or (eq (trimSuffix "/" $directory) .) (hasPrefix (printf "%s/" .) $directory) }}{{ $mounted = true }}{{ end }}
+    {{- end }}
+    {{- if not $mounted }}
+      {{- fail (printf "%s: %s is not under any mountPath of render.extraVolumeMounts, so the render server would find nothing there (its image holds no snippets): mount a volume at or above it with render.extraVolumes and render.extraVolumeMounts." $section $directory) }}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- /* jaas serve tells library directories apart by their last path segment (a ConfigMap's is its name). */}}
+{{- $libraryNames := list }}
+{{- range concat .libraries.configMaps .libraries.directories }}
+  {{- $name := base . }}
+  {{- if has $name $libraryNames }}
+    {{- fail (printf "render.libraries: two library directories are named %q (a ConfigMap's name, or a directory's last path segment): jaas serve tells libraries apart by that name, so give them different names." $name) }}
+  {{- end }}
+  {{- $libraryNames = append $libraryNames $name }}
+{{- end }}
+{{- if eq (int .port) (int .metricsPort) }}
+  {{- fail "render.port and render.metricsPort must differ: the render endpoint and the probe/metrics server each bind their own port." }}
+{{- end }}
+{{- include "jaas.validateScaling" (list "render" .) }}
 {{- end }}
