@@ -150,6 +150,11 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// Example directories `jaas render` cannot run from the README alone, each covered by another test:
+/// `flux-source/` needs its Git trees ([`flux_source_examples_are_admitted_and_ask_for_their_trees`]), `serve/` is
+/// a `jaas serve` tree of values, not manifests (tests/serve_http and tests/eval_cli evaluate it).
+const COVERED_ELSEWHERE: [&str; 2] = ["flux-source", "serve"];
+
 /// Every example directory and every YAML file in one is named by some README command line, so an example added
 /// without its line in the README fails here instead of going untested.
 fn assert_readme_covers_every_example(invocations: &[Invocation]) {
@@ -160,7 +165,8 @@ fn assert_readme_covers_every_example(invocations: &[Invocation]) {
     let examples = std::fs::canonicalize(render_support::examples()).expect("examples/ exists");
     for entry in std::fs::read_dir(&examples).expect("read examples/") {
         let dir = entry.expect("entry of examples/").path();
-        if !dir.is_dir() {
+        let covered_elsewhere = dir.file_name().is_some_and(|name| COVERED_ELSEWHERE.iter().any(|c| name == *c));
+        if !dir.is_dir() || covered_elsewhere {
             continue;
         }
         assert!(
@@ -234,4 +240,22 @@ fn readme_examples_render_as_go_jsonnet_evaluates_them() {
         invocations.len()
     );
     assert!(failures.is_empty(), "{} examples are wrong:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The Flux-sourced examples pass the API server's admission (a rejected manifest exits 1) and then ask for the
+/// local copy of their source's tree (a usage error, exit 2), naming the flag; the GitRepositories parse as Flux's.
+#[test]
+fn flux_source_examples_are_admitted_and_ask_for_their_trees() {
+    let dir = render_support::examples().join("flux-source");
+    let path = |file: &str| dir.join(file).to_string_lossy().into_owned();
+    let snippet = render_support::render(&[&path("snippet.yaml")]);
+    assert_eq!(snippet.status.code(), Some(2), "{snippet:?}");
+    assert!(render_support::stderr(&snippet).contains("--source-dir DIR"), "{snippet:?}");
+    let with_library =
+        render_support::render(&[&path("snippet-with-library.yaml"), "--library", &path("library.yaml")]);
+    assert_eq!(with_library.status.code(), Some(2), "{with_library:?}");
+    assert!(render_support::stderr(&with_library).contains("--library-dir"), "{with_library:?}");
+    let sources: Vec<jaas_controller::crd::GitRepository> =
+        serde_saphyr::from_multiple(&read(&dir.join("gitrepositories.yaml"))).unwrap();
+    assert!(!sources.is_empty() && sources.iter().all(|source| source.spec.url.starts_with("https://")));
 }
