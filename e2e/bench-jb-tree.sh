@@ -6,35 +6,20 @@
 # (`jrsonnet -J vendor -J lib main.jsonnet`, evaluation to JSON only), and prints the ratio (target <= 1.5).
 # Knobs: BENCH_RUNS (10), JAAS=path to a built jaas, JB_TREE=an existing generated tree.
 set -euo pipefail
+SCRIPT=bench-jb-tree
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${JAAS_E2E_CACHE:-$HOME/.cache/jaas-e2e}/bench
 RUNS=${BENCH_RUNS:-10}
-JRSONNET_VERSION=0.5.0-pre98 # the jrsonnet-evaluator version render/Cargo.toml pins
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-# 1. Tools and the tree (the same way bench-render.sh gets them).
-if ! command -v hyperfine >/dev/null; then
-  as_root apt-get update -qq
-  as_root apt-get install -y -qq hyperfine >/dev/null
-fi
-JRSONNET=$CACHE/jrsonnet/bin/jrsonnet
-if [[ ! -x $JRSONNET ]]; then
-  CARGO_TARGET_DIR=$CACHE/jrsonnet-target cargo install jrsonnet --version "$JRSONNET_VERSION" --locked --root "$CACHE/jrsonnet" >&2
-fi
-if [[ -z ${JAAS:-} ]]; then
-  (cd "$ROOT" && cargo build --release -p jaas-controller --bin jaas >&2)
-  JAAS=${CARGO_TARGET_DIR:-$ROOT/target}/release/jaas
-fi
+# 1. Tools and the tree (env.sh: the same jrsonnet and release build as bench-render.sh).
+need_commands hyperfine=hyperfine
+JRSONNET=$(jrsonnet_cli)
+JAAS=$(release_jaas)
 TREE=${JB_TREE:-$WORK/tree}
-if [[ -z ${JB_TREE:-} ]]; then
-  (cd "$ROOT" && cargo run -q --release -p jaas-render --example jb_tree -- "$TREE" >&2)
-fi
+[[ -n ${JB_TREE:-} ]] || write_jb_tree "$TREE"
 files=$(find "$TREE" -type f | wc -l)
 bytes=$(du -sb --apparent-size "$TREE" | cut -f1)
 
@@ -49,12 +34,11 @@ if a != b:
 PY
 
 # 3. Timings (hyperfine, same run, same machine).
-mean() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"]; print(" ".join("%.4f" % x["mean"] for x in r))' "$1"; }
 hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/times.json" \
   -n "jaas render DIR -o tar.gz" "$JAAS render $TREE -o $WORK/out.tar.gz" \
   -n "jaas render DIR --format json" "$JAAS render $TREE --format json > /dev/null" \
   -n "jrsonnet CLI $JRSONNET_VERSION -J vendor -J lib" "cd $TREE && $JRSONNET -J vendor -J lib main.jsonnet > /dev/null" >&2
-read -r ours ours_json jr <<<"$(mean "$WORK/times.json")"
+read -r ours ours_json jr <<<"$(hyperfine_means "$WORK/times.json")"
 documents=$(tar -xzOf "$WORK/out.tar.gz" --wildcards '*.yaml' | grep -c '^kind: ' || true)
 
 python3 - "$ours" "$ours_json" "$jr" "$files" "$bytes" "$documents" <<'PY'

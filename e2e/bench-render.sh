@@ -10,40 +10,24 @@
 # Knobs: BENCH_RUNS (10), CPP_COMPONENTS (1), SOAK_RUNS (10000), SOAK_COMPONENTS (4), SOAK_PROFILE (--release;
 # empty for a debug build), SKIP_SOAK=1, JAAS=path to a built jaas.
 set -euo pipefail
+SCRIPT=bench-render
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${JAAS_E2E_CACHE:-$HOME/.cache/jaas-e2e}/bench
+ROOT=$(cd "$E2E_DIR/.." && pwd)
 FIXTURE=$ROOT/e2e/fixtures/bench/main.jsonnet
 RUNS=${BENCH_RUNS:-10}
 CPP_COMPONENTS=${CPP_COMPONENTS:-1}
 SOAK_RUNS=${SOAK_RUNS:-10000}
 SOAK_COMPONENTS=${SOAK_COMPONENTS:-4}
-JRSONNET_VERSION=0.5.0-pre98 # the jrsonnet-evaluator version the controller pins
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-# 1. Tools.
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-command -v jsonnet >/dev/null || need_apt+=(jsonnet)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-  as_root apt-get update -qq
-  as_root apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+# 1. Tools (env.sh: the same jrsonnet and release build as bench-jb-tree.sh).
+need_commands hyperfine=hyperfine jsonnet=jsonnet /usr/bin/time=time
 python3 -c 'import _gojsonnet' 2>/dev/null || pip install -q gojsonnet
-JRSONNET=$CACHE/jrsonnet/bin/jrsonnet
-if [[ ! -x $JRSONNET ]]; then
-  CARGO_TARGET_DIR=$CACHE/jrsonnet-target cargo install jrsonnet --version "$JRSONNET_VERSION" --locked --root "$CACHE/jrsonnet" >&2
-fi
-if [[ -z ${JAAS:-} ]]; then
-  (cd "$ROOT" && cargo build --release -p jaas-controller --bin jaas >&2)
-  JAAS=${CARGO_TARGET_DIR:-$ROOT/target}/release/jaas
-fi
+JRSONNET=$(jrsonnet_cli)
+JAAS=$(release_jaas)
 GO_EVAL="python3 -c 'import _gojsonnet, sys; _gojsonnet.evaluate_file(sys.argv[1], tla_codes=dict(a.split(\"=\", 1) for a in sys.argv[2:]))'"
 JAAS_RENDER="$JAAS render --evaluation-timeout 300s"
 
@@ -53,26 +37,29 @@ ours_objects=$($JAAS_RENDER "$FIXTURE" --format json | count)
 jr_objects=$("$JRSONNET" "$FIXTURE" | count)
 go_objects=$(python3 -c 'import _gojsonnet, sys; print(_gojsonnet.evaluate_file(sys.argv[1]))' "$FIXTURE" | count)
 echo "objects: jaas $ours_objects, jrsonnet $jr_objects, go-jsonnet $go_objects"
-[[ $ours_objects == "$jr_objects" && $ours_objects == "$go_objects" ]] || { echo "bench-render: implementations disagree" >&2; exit 1; }
+[[ $ours_objects == "$jr_objects" && $ours_objects == "$go_objects" ]] || die "implementations disagree"
 
 # 3. Timings (hyperfine, same run, same machine).
-mean() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"]; print(" ".join("%.4f" % x["mean"] for x in r))' "$1"; }
 hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/full.json" \
   -n "jaas render -o tar.gz" "$JAAS_RENDER $FIXTURE -o $WORK/out.tar.gz" \
   -n "jrsonnet CLI $JRSONNET_VERSION" "$JRSONNET $FIXTURE > /dev/null" \
   -n "go-jsonnet (python)" "$GO_EVAL $FIXTURE" \
   -n "python + import _gojsonnet only" "python3 -c 'import _gojsonnet'" >&2
-read -r ours jr go py <<<"$(mean "$WORK/full.json")"
+read -r ours jr go py <<<"$(hyperfine_means "$WORK/full.json")"
 hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/small.json" \
   -n "jaas render -o tar.gz (components=$CPP_COMPONENTS)" "$JAAS_RENDER $FIXTURE --tla-code components=$CPP_COMPONENTS -o $WORK/small.tar.gz" \
   -n "C++ jsonnet $(jsonnet --version | awk '{print $NF}') (components=$CPP_COMPONENTS)" "jsonnet --tla-code components=$CPP_COMPONENTS $FIXTURE > /dev/null" >&2
-read -r ours_small cpp_small <<<"$(mean "$WORK/small.json")"
+read -r ours_small cpp_small <<<"$(hyperfine_means "$WORK/small.json")"
 
 # 4. Peak RSS of one full render (the CLI process and, separately, what the kernel reports for its children).
-/usr/bin/time -v $JAAS_RENDER "$FIXTURE" -o "$WORK/out.tar.gz" 2>"$WORK/time.txt" >/dev/null
-rss_kib=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
-/usr/bin/time -v "$JRSONNET" "$FIXTURE" 2>"$WORK/time-jr.txt" >/dev/null
-jr_rss_kib=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time-jr.txt")
+# peak_rss_kib COMMAND...: the "Maximum resident set size" /usr/bin/time -v reports for COMMAND, in KiB.
+peak_rss_kib() {
+  /usr/bin/time -v "$@" 2>"$WORK/time.txt" >/dev/null
+  awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt"
+}
+# shellcheck disable=SC2086 # JAAS_RENDER is a command line
+rss_kib=$(peak_rss_kib $JAAS_RENDER "$FIXTURE" -o "$WORK/out.tar.gz")
+jr_rss_kib=$(peak_rss_kib "$JRSONNET" "$FIXTURE")
 
 python3 - "$ours" "$jr" "$go" "$py" "$ours_small" "$cpp_small" "$rss_kib" "$jr_rss_kib" "$ours_objects" "$CPP_COMPONENTS" <<'PY'
 import sys
@@ -88,6 +75,7 @@ PY
 
 # 5. Memory soak: many evaluations in one long-lived thread through the worker's evaluation function.
 if [[ -z ${SKIP_SOAK:-} ]]; then
+  # shellcheck disable=SC2086 # an empty SOAK_PROFILE (a debug build) must vanish, not become ""
   (cd "$ROOT" && JAAS_SOAK_RUNS=$SOAK_RUNS JAAS_SOAK_COMPONENTS=$SOAK_COMPONENTS \
     cargo test ${SOAK_PROFILE---release} -p jaas-render --test soak -- --ignored --nocapture 2>&1 | grep -E '^soak:|test result')
 fi

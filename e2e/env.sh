@@ -70,3 +70,55 @@ all_alive() {
   [[ -s $1 ]] || return 1
   while read -r pid _rest; do kill -0 "$pid" 2>/dev/null || return 1; done <"$1"
 }
+
+# --- Shared by the benchmarks (bench-*.sh): their tools, the release build they time, the jb-shaped tree.
+
+# The jrsonnet-evaluator version render/Cargo.toml pins: the benchmarks compare against its CLI.
+JRSONNET_VERSION=0.5.0-pre98
+
+# need_commands COMMAND=PACKAGE...: installs (in one apt_install) the Debian package of each command not found.
+need_commands() {
+  local pair missing=()
+  for pair in "$@"; do command -v "${pair%%=*}" >/dev/null || missing+=("${pair#*=}"); done
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# jrsonnet_cli: prints the path of the jrsonnet CLI of JRSONNET_VERSION, `cargo install`ed into $CACHE/bench
+# the first time (with its own target dir, so it never waits on the workspace's build lock).
+jrsonnet_cli() {
+  local root=$CACHE/bench/jrsonnet
+  if [[ ! -x $root/bin/jrsonnet ]]; then
+    log "cargo install jrsonnet $JRSONNET_VERSION into $root (once)"
+    CARGO_TARGET_DIR=$CACHE/bench/jrsonnet-target cargo install jrsonnet --version "$JRSONNET_VERSION" --locked \
+      --root "$root" >&2 || die "cargo install jrsonnet $JRSONNET_VERSION failed"
+  fi
+  echo "$root/bin/jrsonnet"
+}
+
+# release_jaas: prints the path of the `jaas` binary to time: $JAAS when set, else a release build of the
+# workspace's (`cargo build --release -p jaas-controller --bin jaas`, output on stderr).
+release_jaas() {
+  local root=$E2E_DIR/..
+  if [[ -n ${JAAS:-} ]]; then
+    echo "$JAAS"
+    return
+  fi
+  (cd "$root" && cargo build --release -p jaas-controller --bin jaas >&2) || die "cargo build --release of jaas failed"
+  echo "${CARGO_TARGET_DIR:-$(cd "$root" && pwd)/target}/release/jaas"
+}
+
+# write_jb_tree DIR [small]: writes the generated jsonnet-bundler tree of render/tests/jb_tree/fixture.rs into DIR
+# (about 1,000 files and 10 MB; `small`: a few hundred files), with the release build of its example.
+write_jb_tree() {
+  (cd "$E2E_DIR/.." && cargo run -q --release -p jaas-render --example jb_tree -- "$@" >&2) \
+    || die "cannot generate the jb tree in $1"
+}
+
+# hyperfine_means FILE: the mean seconds of each command of a hyperfine JSON export, space-separated, in order.
+hyperfine_means() {
+  python3 -c 'import json, sys; print(" ".join("%.4f" % r["mean"] for r in json.load(open(sys.argv[1]))["results"]))' \
+    "$1"
+}
