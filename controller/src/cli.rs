@@ -39,7 +39,7 @@ enum Command {
     Serve(Box<crate::serve::ServeArgs>),
     /// Print the CRDs as multi-document YAML.
     Crdgen(crate::crd::gen_crds::CrdgenArgs),
-    /// Internal: evaluate one request read from stdin in an isolated, killable process.
+    /// Internal: a warm evaluation worker, evaluating the framed jobs read from stdin in an isolated, killable process.
     #[command(hide = true, name = "eval-worker")]
     EvalWorker,
 }

@@ -112,7 +112,8 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         Ok(worker) => worker,
         Err(error) => return fail(&RenderError::Internal(format!("cannot locate the jaas binary: {error}"))),
     };
-    let renderer = Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker);
+    let renderer = Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
+        .with_recycling(args.limits.recycling());
     let artifact = match renderer.render(&request).await {
         Ok(artifact) => artifact,
         Err(error) => return fail(&error),

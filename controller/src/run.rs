@@ -30,7 +30,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let metrics = Metrics::new().map_err(|e| Error::Startup(format!("cannot register metrics: {e}")))?;
     let worker =
         WorkerCommand::current_exe().map_err(|e| Error::Startup(format!("cannot find our own binary: {e}")))?;
-    let renderer = Arc::new(Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker));
+    let renderer = Arc::new(
+        Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
+            .with_recycling(args.limits.recycling()),
+    );
     let ready = Arc::new(AtomicBool::new(false));
     let sample = {
         let (renderer, gauge) = (renderer.clone(), metrics.evaluations_in_flight.clone());

@@ -256,6 +256,6 @@ fn flux_source_examples_are_admitted_and_ask_for_their_trees() {
     assert_eq!(with_library.status.code(), Some(2), "{with_library:?}");
     assert!(render_support::stderr(&with_library).contains("--library-dir"), "{with_library:?}");
     let sources: Vec<jaas_controller::crd::GitRepository> =
-        serde_saphyr::from_multiple(&read(&dir.join("gitrepositories.yaml"))).unwrap();
+        serde_saphyr::from_multiple(&read(&dir.join("gitrepositories.yaml"))).expect("the GitRepositories parse");
     assert!(!sources.is_empty() && sources.iter().all(|source| source.spec.url.starts_with("https://")));
 }

@@ -1,8 +1,8 @@
 //! Memory soak for the evaluation function (issue 4 item 7): renders the benchmark snippet at a mid size
 //! 10,000 times on ONE long-lived thread through `render::evaluate::evaluate` — the very function the
 //! `eval-worker` runs, including its `collect_thread_cycles()` after each render — and prints the resident
-//! set size at the start, middle and end. Production runs one worker process per render, so this guards the
-//! case the cycle collector exists for: many evaluations sharing a thread.
+//! set size at the start, middle and end. Production workers are warm and evaluate many jobs each, so this
+//! guards what they do: many evaluations sharing a thread, kept flat by the cycle collector.
 //!
 //! Run it with `cargo test -p jaas-render --test soak -- --ignored --nocapture` (or `e2e/bench-render.sh`).
 

@@ -44,7 +44,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         library_paths.push(path.canonicalize().map_err(|e| format!("--library-path {}: {e}", path.display()))?);
     }
     let worker = WorkerCommand::current_exe().map_err(|e| format!("cannot find our own binary: {e}"))?;
-    let renderer = Arc::new(Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker));
+    let renderer = Arc::new(
+        Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
+            .with_recycling(args.limits.recycling()),
+    );
     let metrics = ServeMetrics::new().map_err(|e| format!("cannot register metrics: {e}"))?;
     let watched: Vec<_> = catalog.roots().into_iter().chain(library_paths.iter().cloned()).collect();
     let generation = Generation::default();
