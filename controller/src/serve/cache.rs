@@ -1,5 +1,5 @@
-//! The cache of rendered responses: keyed by a hash of everything that determines the bytes (the snippet's entry
-//! file, its arguments, the output format, the generation of the files on disk, the evaluator's version), bounded
+//! The cache of rendered responses: keyed by a hash of everything that determines the bytes (the snippet's name and
+//! arguments as requested, the output format, the generation of the files on disk, the evaluator's version), bounded
 //! in entries and bytes, least recently used first out. Each entry carries its `ETag`.
 
 use std::num::NonZeroUsize;

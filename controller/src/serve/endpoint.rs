@@ -1,6 +1,6 @@
 //! The render endpoint, `GET|HEAD /<endpoint-path>/<snippet...>?<tla>=<value>...`: the one handler of the render
-//! port, read top to bottom in [`handle`]. Method → snippet → arguments → format → cache (with `If-None-Match`)
-//! → a place among the pending evaluations (else 503) → evaluation through the shared [`Renderer`] (out of
+//! port, read top to bottom in [`handle`]. Method → format → cache (with `If-None-Match`; a hit touches no file)
+//! → snippet → arguments → a place among the pending evaluations (else 503) → evaluation through the shared [`Renderer`] (out of
 //! process, killed at `--evaluation-timeout`) → encoding, bounded by `--max-output-bytes`.
 
 use std::sync::Arc;
@@ -101,21 +101,16 @@ async fn respond(
     let Some(name) = path.strip_prefix(&endpoint.prefix) else {
         return Err(problem(ProblemCode::SnippetNotFound, format!("snippets are served under {}", endpoint.prefix)));
     };
-    let entry = endpoint.catalog.entry_file(name).map_err(|lookup| match lookup {
-        Lookup::Refused(why) => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {why}")),
-        Lookup::Missing => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {name:?}")),
-    })?;
-    let tlas = tlas_from_query(request.query_string(), endpoint.query_limits)
-        .map_err(|why| problem(ProblemCode::RequestInvalid, why))?;
+    // The key is the request as sent (the name and query as encoded, the format) plus the files' generation and
+    // the binary's version: a hit answers without touching the disk. Only a request that resolved and rendered is
+    // ever inserted, so a hit is a request that passed every check below.
     let accept = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok());
     let format = Format::negotiate(accept);
-    let arguments =
-        serde_json::to_vec(&tlas.iter().map(|v| (&v.name, &v.value, v.code)).collect::<Vec<_>>()).unwrap_or_default();
     let key = cache_key(&[
-        entry.as_os_str().as_encoded_bytes(),
-        &endpoint.generation.current().to_le_bytes(),
+        name.as_bytes(),
+        request.query_string().as_bytes(),
         format.content_type().as_bytes(),
-        &arguments,
+        &endpoint.generation.current().to_le_bytes(),
         EVALUATOR_VERSION.as_bytes(),
     ]);
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok());
@@ -123,6 +118,12 @@ async fn respond(
         endpoint.metrics.cache_hits.inc();
         return Ok(answer(request, &rendered, if_none_match));
     }
+    let entry = endpoint.catalog.entry_file(name).map_err(|lookup| match lookup {
+        Lookup::Refused(why) => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {why}")),
+        Lookup::Missing => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {name:?}")),
+    })?;
+    let tlas = tlas_from_query(request.query_string(), endpoint.query_limits)
+        .map_err(|why| problem(ProblemCode::RequestInvalid, why))?;
     let Ok(_place) = endpoint.pending.try_acquire() else {
         return Err(problem(
             ProblemCode::EvaluationUnavailable,
