@@ -11,6 +11,7 @@ pub mod events;
 pub mod leader;
 pub mod legacy_flags;
 pub mod metrics;
+pub mod pool_metrics;
 pub mod reconcile;
 pub mod render_command;
 mod render_input;

@@ -10,6 +10,7 @@
 //! - `jaas_storage_operation_duration_seconds{op}`: duration of storage calls (`put`, `list`, `head`, `delete`).
 //! - `jaas_storage_errors_total{op}`: failed storage calls.
 //! - `jaas_leader`: 1 while this process holds the leader Lease (or runs without leader election), else 0.
+//! - the evaluation pool's `jaas_eval_workers*` ([`crate::pool_metrics`]).
 //!
 //! Endpoints on `--metrics-bind-address`: `/metrics`, `/healthz` (the process is alive), `/readyz` (start-up is
 //! done: storage opened and the API server reached; until then 503 `starting`).
@@ -19,6 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use jaas_shared::process::{ProcessProbes, Readiness, registry_text};
+
+use crate::pool_metrics::PoolMetrics;
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Every metric the controller exports.
@@ -39,6 +42,8 @@ pub struct Metrics {
     pub storage_errors: IntCounterVec,
     /// `jaas_leader`.
     pub leader: IntGauge,
+    /// `jaas_eval_workers*`.
+    pub pool: Arc<PoolMetrics>,
 }
 
 impl Metrics {
@@ -73,6 +78,7 @@ impl Metrics {
         registry.register(Box::new(storage_duration.clone()))?;
         registry.register(Box::new(storage_errors.clone()))?;
         registry.register(Box::new(leader.clone()))?;
+        let pool = Arc::new(PoolMetrics::register(&registry)?);
         Ok(Self {
             registry,
             reconciles,
@@ -82,6 +88,7 @@ impl Metrics {
             storage_duration,
             storage_errors,
             leader,
+            pool,
         })
     }
 
@@ -146,6 +153,7 @@ mod tests {
             "jaas_storage_operation_duration_seconds",
             "jaas_storage_errors_total",
             "jaas_leader",
+            "jaas_eval_workers_started_total",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

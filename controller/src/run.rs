@@ -36,8 +36,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
     );
     let ready = Arc::new(AtomicBool::new(false));
     let sample = {
-        let (renderer, gauge) = (renderer.clone(), metrics.evaluations_in_flight.clone());
-        Arc::new(move || gauge.set(i64::try_from(renderer.in_flight()).unwrap_or(i64::MAX)))
+        let (renderer, metrics) = (renderer.clone(), metrics.clone());
+        Arc::new(move || {
+            metrics.evaluations_in_flight.set(i64::try_from(renderer.in_flight()).unwrap_or(i64::MAX));
+            metrics.pool.sample(&renderer);
+        })
     };
     let probes = ProbeState { metrics: metrics.clone(), ready: ready.clone(), sample };
     let address = args.metrics_bind_address.socket_addr();

@@ -1,9 +1,11 @@
 //! The metrics of `jaas serve`, and what its probe server reports: requests by outcome (`ok`, `not_modified` or
-//! a problem code), their duration, cache hits, evaluations in flight.
+//! a problem code), their duration, cache hits, evaluations in flight, and the evaluation pool's
+//! `jaas_eval_workers*` ([`crate::pool_metrics`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::pool_metrics::PoolMetrics;
 use jaas_render::Renderer;
 use jaas_shared::process::{ProcessProbes, Readiness, registry_text};
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
@@ -20,6 +22,8 @@ pub struct ServeMetrics {
     pub cache_hits: IntCounter,
     /// `jaas_evaluations_in_flight`.
     pub evaluations_in_flight: IntGauge,
+    /// `jaas_eval_workers*`.
+    pool: Arc<PoolMetrics>,
 }
 
 impl ServeMetrics {
@@ -40,7 +44,8 @@ impl ServeMetrics {
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(cache_hits.clone()))?;
         registry.register(Box::new(evaluations_in_flight.clone()))?;
-        Ok(Self { registry, requests, duration, cache_hits, evaluations_in_flight })
+        let pool = Arc::new(PoolMetrics::register(&registry)?);
+        Ok(Self { registry, requests, duration, cache_hits, evaluations_in_flight, pool })
     }
 
     /// Counts one answered request.
@@ -66,6 +71,7 @@ impl ProcessProbes for ServeProbes {
 
     fn metrics_text(&self) -> Result<String, prometheus::Error> {
         self.metrics.evaluations_in_flight.set(i64::try_from(self.renderer.in_flight()).unwrap_or(i64::MAX));
+        self.metrics.pool.sample(&self.renderer);
         registry_text(&self.metrics.registry)
     }
 }

@@ -140,6 +140,15 @@ async fn every_problem_code_with_its_status_and_headers() {
     assert!(started.elapsed() < Duration::from_secs(10), "killed at the timeout: {:?}", started.elapsed());
     let after = http.get(server.url("/jsonnet/web")).send().await.unwrap();
     assert_eq!(after.status(), 200, "a killed evaluation costs nothing else");
+
+    let probes = format!("http://127.0.0.1:{}/metrics", server.probe_port);
+    let metrics = http.get(probes).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("jaas_eval_workers_retired_total{reason=\"timeout\"} 1"), "{metrics}");
+    let started_workers = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("jaas_eval_workers_started_total "))
+        .and_then(|count| count.parse::<u64>().ok());
+    assert!(started_workers >= Some(2), "the killed worker was replaced: {metrics}");
 }
 
 #[tokio::test]
