@@ -4,7 +4,7 @@
 //!
 //! Everything here runs on one thread: jrsonnet's `State` is neither `Send` nor `Sync`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, mem::ManuallyDrop};
 
 use jrsonnet_evaluator::{
     AsPathLike, IStr, ImportResolver, SourcePath, StackTraceElement, State, Val, apply_tla,
@@ -18,11 +18,28 @@ use jrsonnet_gcmodule::Acyclic;
 
 use super::{
     RenderError, RenderRequest, Variable,
+    compat::GoCompatStd,
     resolver::{FORBIDDEN_PREFIX, TreeFile, TreeResolver},
 };
 
 /// Lines of Jsonnet stack trace kept in error messages.
 const MAX_TRACE: usize = 20;
+
+thread_local! {
+    /// This thread's `std`, built on its first evaluation and kept for the next ones: building it (some hundred
+    /// functions, twice: jrsonnet's and the go-jsonnet layer over it) costs more than evaluating a small snippet.
+    /// Its functions are pure; what changes per evaluation, the external variables, lives in its settings and is
+    /// set anew by [`new_state`]. Never dropped: at thread exit the evaluator's own thread-locals it refers to may
+    /// be gone already.
+    static THREAD_STD: ManuallyDrop<GoCompatStd> =
+        ManuallyDrop::new(super::compat::register(jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute)));
+}
+
+/// Builds this thread's `std` now, so that its first evaluation does not wait for it (a fresh worker process
+/// calls it before its first job).
+pub fn prepare_thread() {
+    THREAD_STD.with(|_| {});
+}
 
 /// Builds the evaluation state for `request`: jrsonnet's standard library with the request's external
 /// variables, and the import tree (snippet files or directory at the root, libraries under their mount
@@ -33,20 +50,21 @@ pub fn new_state(request: &RenderRequest, code: Option<&str>) -> Result<State, R
         tree: TreeResolver::for_request(request)?,
         entry: code.map(|code| (request.entry_file.clone(), code.as_bytes().to_vec())),
     };
-    // Tree files have no host path, so this resolver only matters for sources that do (none).
-    let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute);
+    let std = THREAD_STD.with(|std| GoCompatStd::clone(std));
+    // Tree files have no host path, so the initializer's path resolver only matters for sources that do (none).
+    let settings = std.settings();
+    settings.settings_mut().ext_vars.clear();
     for variable in &request.ext_vars {
         if variable.code {
-            stdlib.add_ext_code(&variable.name, &variable.value).map_err(|error| {
+            settings.add_ext_code(&variable.name, &variable.value).map_err(|error| {
                 RenderError::EvaluationFailed(format!("external variable {:?}: {}", variable.name, describe(&error)))
             })?;
         } else {
-            stdlib.add_ext_str(variable.name.as_str().into(), variable.value.as_str().into());
+            settings.add_ext_str(variable.name.as_str().into(), variable.value.as_str().into());
         }
     }
-    let stdlib = super::compat::register(stdlib);
     let mut builder = State::builder();
-    builder.import_resolver(resolver).context_initializer(stdlib);
+    builder.import_resolver(resolver).context_initializer(std);
     Ok(builder.build())
 }
 
@@ -227,6 +245,21 @@ mod tests {
         req.tlas = vec![var("name", "web", false), var("replicas", "3", true), var("extra", "[1, 'two']", true)];
         let value = evaluate(&req, 500).unwrap();
         assert_eq!(value, json!({"s": "text", "c": {"n": 2}, "name": "web", "replicas": 3, "extra": [1, "two"]}));
+    }
+
+    #[test]
+    fn a_thread_evaluating_again_sees_only_the_new_requests_variables() {
+        let mut first = request(&[("main.jsonnet", "{ s: std.extVar('s'), file: std.thisFile }")]);
+        first.ext_vars = vec![var("s", "first", false)];
+        assert_eq!(evaluate(&first, 500).unwrap(), json!({"s": "first", "file": "main.jsonnet"}));
+
+        let mut second = request(&[("other.jsonnet", "{ t: std.extVar('t'), file: std.thisFile }")]);
+        second.entry_file = "other.jsonnet".to_owned();
+        second.ext_vars = vec![var("t", "second", false)];
+        assert_eq!(evaluate(&second, 500).unwrap(), json!({"t": "second", "file": "other.jsonnet"}));
+
+        let error = evaluate(&request(&[("main.jsonnet", "std.extVar('s')")]), 500).unwrap_err();
+        assert!(error.to_string().contains("external variable is not defined: s"), "{error}");
     }
 
     #[test]

@@ -83,6 +83,10 @@ impl WorkerPool {
         let worker = checkout.worker();
         let last = self.recycling.max_evaluations != 0 && worker.evaluations + 1 >= self.recycling.max_evaluations;
         let job = encode_job(&WorkerJob { task, last })?;
+        if last {
+            // Its successor starts while it does its last job, so no job waits for a process start.
+            self.start_spare();
+        }
         let reply = match tokio::time::timeout(timeout, worker.exchange(&job)).await {
             Err(_elapsed) => {
                 checkout.retire(Retirement::Timeout).await;
@@ -132,10 +136,23 @@ impl WorkerPool {
             tracing::debug!(pid = worker.pid(), output = %worker.take_stderr(), "an idle evaluation worker had ended");
             self.count(Retirement::Discarded, worker.pid());
         }
+        Ok(Checkout { pool: self, worker: Some(self.start_worker()?) })
+    }
+
+    /// A new worker process, counted as live.
+    fn start_worker(&self) -> Result<WorkerProcess, RenderError> {
         let worker = WorkerProcess::start(&self.command)?;
         self.started.fetch_add(1, Ordering::Relaxed);
         self.live.lock().unwrap_or_else(PoisonError::into_inner).insert(worker.pid());
-        Ok(Checkout { pool: self, worker: Some(worker) })
+        Ok(worker)
+    }
+
+    /// Starts a worker ahead of need and parks it idle; a failure is only logged (the next checkout tries again).
+    fn start_spare(&self) {
+        match self.start_worker() {
+            Ok(worker) => self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(worker),
+            Err(error) => tracing::warn!(%error, "cannot start a spare evaluation worker"),
+        }
     }
 
     fn count(&self, reason: Retirement, pid: u32) {

@@ -72,10 +72,11 @@ impl WorkerProcess {
         read_frame_async(&mut self.stdout).await
     }
 
-    /// The resident set size in bytes, as the kernel reports it; `None` where there is no `/proc`.
+    /// The resident set size in bytes, as the kernel reports it; `None` where there is no `/proc`. Read after
+    /// every job, so from `statm` (a few numbers) rather than `status` (dozens of formatted lines).
     pub fn resident_bytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        parse_vm_rss(&status)
+        let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.pid)).ok()?;
+        parse_statm_resident(&statm, rustix::param::page_size())
     }
 
     /// What the worker wrote to stderr since the last call.
@@ -106,10 +107,10 @@ impl WorkerProcess {
     }
 }
 
-/// `VmRSS` of a `/proc/<pid>/status` text, in bytes.
-fn parse_vm_rss(status: &str) -> Option<u64> {
-    let kib = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?;
-    kib.trim().strip_suffix("kB")?.trim().parse::<u64>().ok().map(|kib| kib * 1024)
+/// The resident size of a `/proc/<pid>/statm` text (its second field, in pages of `page_size` bytes), in bytes.
+fn parse_statm_resident(statm: &str, page_size: usize) -> Option<u64> {
+    let pages = statm.split_ascii_whitespace().nth(1)?.parse::<u64>().ok()?;
+    pages.checked_mul(u64::try_from(page_size).ok()?)
 }
 
 /// The error for a worker that ended (with `status`) without a readable reply to a job.
@@ -173,10 +174,18 @@ mod tests {
     }
 
     #[test]
-    fn resident_size_is_read_from_proc_status() {
-        assert_eq!(parse_vm_rss("Name:\tjaas\nVmPeak:\t 9 kB\nVmRSS:\t   20480 kB\nThreads: 2\n"), Some(20 << 20));
-        assert_eq!(parse_vm_rss("Name:\tkthreadd\n"), None);
-        let own = std::fs::read_to_string("/proc/self/status").unwrap();
-        assert!(parse_vm_rss(&own).unwrap() > 1 << 20);
+    fn resident_size_is_read_from_proc_statm() {
+        assert_eq!(parse_statm_resident("2500 512 100 20 0 300 0\n", 4096), Some(512 * 4096));
+        assert_eq!(parse_statm_resident("2500\n", 4096), None);
+        let own = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let status_kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kib| kib.trim().strip_suffix("kB")?.trim().parse().ok())
+            .unwrap();
+        let statm_bytes = parse_statm_resident(&own, rustix::param::page_size()).unwrap();
+        // Both are the kernel's count of this process's resident pages, read a moment apart.
+        assert!(statm_bytes.abs_diff(status_kib * 1024) < 16 << 20, "{statm_bytes} vs {status_kib} KiB");
     }
 }

@@ -24,7 +24,7 @@ use jrsonnet_evaluator::manifest::JsonFormat;
 
 use super::{
     EVALUATION_STACK_BYTES, RenderError,
-    evaluate::{Cleanup, evaluate_and_manifest},
+    evaluate::{Cleanup, evaluate_and_manifest, prepare_thread},
     protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, read_frame, write_frame},
 };
 
@@ -69,6 +69,8 @@ pub fn run_from_stdio() -> ExitCode {
 /// Runs on the evaluation thread: answers each job; exits the process after a `last` job, a panic or a reply that
 /// cannot be written.
 fn serve_jobs(jobs: &Receiver<WorkerJob>) {
+    // A fresh worker is often started ahead of need (replacing a recycled one): have `std` ready before the job.
+    prepare_thread();
     for job in jobs {
         let last = job.last;
         let sent = match panic::catch_unwind(AssertUnwindSafe(|| answer(job))) {

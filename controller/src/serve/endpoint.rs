@@ -1,6 +1,6 @@
 //! The render endpoint, `GET|HEAD /<endpoint-path>/<snippet...>?<tla>=<value>...`: the one handler of the render
 //! port, read top to bottom in [`handle`]. Method → format → cache (with `If-None-Match`; a hit touches no file)
-//! → snippet → arguments → a place among the pending evaluations (else 503) → evaluation through the shared [`Renderer`] (out of
+//! → snippet (resolved once per file generation) → arguments → a place among the pending evaluations (else 503) → evaluation through the shared [`Renderer`] (out of
 //! process, killed at `--evaluation-timeout`) → encoding, bounded by `--max-output-bytes`.
 
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use super::metrics::ServeMetrics;
 use super::problem::{Problem, ProblemCode};
 use super::query::{QueryLimits, tlas_from_query};
 use super::reload::Generation;
+use super::resolved::ResolvedSnippets;
 
 /// What goes into every cache key besides the request: a new binary (evaluator, std, encoders) renders anew.
 const EVALUATOR_VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
@@ -44,6 +45,8 @@ pub struct Endpoint {
     pub cache: ResponseCache,
     /// Changes when files under the roots change.
     pub generation: Generation,
+    /// Names already resolved to their request in the current generation.
+    pub resolved: ResolvedSnippets,
     /// Request counters and timings.
     pub metrics: ServeMetrics,
 }
@@ -106,11 +109,12 @@ async fn respond(
     // ever inserted, so a hit is a request that passed every check below.
     let accept = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok());
     let format = Format::negotiate(accept);
+    let generation = endpoint.generation.current();
     let key = cache_key(&[
         name.as_bytes(),
         request.query_string().as_bytes(),
         format.content_type().as_bytes(),
-        &endpoint.generation.current().to_le_bytes(),
+        &generation.to_le_bytes(),
         EVALUATOR_VERSION.as_bytes(),
     ]);
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok());
@@ -118,10 +122,19 @@ async fn respond(
         endpoint.metrics.cache_hits.inc();
         return Ok(answer(request, &rendered, if_none_match));
     }
-    let entry = endpoint.catalog.entry_file(name).map_err(|lookup| match lookup {
-        Lookup::Refused(why) => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {why}")),
-        Lookup::Missing => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {name:?}")),
-    })?;
+    let snippet = if let Some(snippet) = endpoint.resolved.get(name, generation) {
+        snippet
+    } else {
+        let entry = endpoint.catalog.entry_file(name).map_err(|lookup| match lookup {
+            Lookup::Refused(why) => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {why}")),
+            Lookup::Missing => problem(ProblemCode::SnippetNotFound, format!("no snippet is named {name:?}")),
+        })?;
+        let snippet = plain_request(&entry, &endpoint.library_paths)
+            .map_err(|error| Problem::evaluation(&error, path, &endpoint.host_roots))?;
+        let snippet = Arc::new(snippet);
+        endpoint.resolved.insert(name, generation, snippet.clone());
+        snippet
+    };
     let tlas = tlas_from_query(request.query_string(), endpoint.query_limits)
         .map_err(|why| problem(ProblemCode::RequestInvalid, why))?;
     let Ok(_place) = endpoint.pending.try_acquire() else {
@@ -130,9 +143,7 @@ async fn respond(
             "every evaluation place is taken (--max-pending-evaluations); retry shortly".to_owned(),
         ));
     };
-    let mut render_request: RenderRequest = plain_request(&entry, &endpoint.library_paths)
-        .map_err(|error| Problem::evaluation(&error, path, &endpoint.host_roots))?;
-    render_request.tlas = tlas;
+    let render_request = RenderRequest { tlas, ..RenderRequest::clone(&snippet) };
     let value = endpoint
         .renderer
         .evaluate(&render_request)

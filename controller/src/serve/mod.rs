@@ -4,7 +4,7 @@
 //! without a restart; serves probes and metrics on a port of its own. Stateless: scale it horizontally.
 //!
 //! Modules: [`args`] (flags) → [`catalog`] (names to files) → [`endpoint`] (the handler, using [`query`],
-//! [`cache`], [`problem`]) ; [`reload`] (the file poller), [`metrics`].
+//! [`cache`], [`problem`], [`resolved`]) ; [`reload`] (the file poller), [`metrics`].
 
 pub mod args;
 pub mod cache;
@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod problem;
 pub mod query;
 pub mod reload;
+pub mod resolved;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +64,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         renderer: renderer.clone(),
         cache: ResponseCache::new(args.cache_max_entries, args.cache_max_bytes),
         generation,
+        resolved: resolved::ResolvedSnippets::default(),
         metrics: metrics.clone(),
     });
 

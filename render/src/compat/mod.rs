@@ -47,6 +47,12 @@ pub struct GoCompatStd {
 }
 
 impl GoCompatStd {
+    /// The jrsonnet initializer whose settings (external variables, native functions, trace printer) every
+    /// evaluation with this `std` reads.
+    pub const fn settings(&self) -> &jrsonnet_stdlib::ContextInitializer {
+        &self.stdlib
+    }
+
     /// Builds the overridden `std` once; [`ContextInitializer::populate`] only adds `thisFile` per file.
     pub fn new(stdlib: jrsonnet_stdlib::ContextInitializer) -> Self {
         // The base object's own extVar/native/trace would read this snapshot; they are overridden below with
