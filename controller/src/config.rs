@@ -46,6 +46,11 @@ pub struct RunArgs {
     /// Namespace of the Lease (default: $POD_NAMESPACE, else `default`).
     #[arg(long, env = "JAAS_LEADER_ELECTION_NAMESPACE")]
     pub leader_election_namespace: Option<String>,
+    /// How many snippets are reconciled at once (per watched namespace); the render itself is bounded by
+    /// --max-concurrent-evals.
+    #[arg(long, env = "JAAS_MAX_CONCURRENT_RECONCILES", default_value_t = default_concurrent_reconciles(),
+        value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_reconciles: u16,
     /// Address of the /metrics, /healthz and /readyz endpoints: HOST:PORT, or :PORT for all interfaces.
     #[arg(long, env = "JAAS_METRICS_BIND_ADDRESS", default_value = ":8083")]
     pub metrics_bind_address: BindAddress,
@@ -64,6 +69,12 @@ pub struct RunArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub sources: SourceArgs,
+}
+
+/// Four reconciles per core: most of a reconcile's time is spent waiting for the API server and storage.
+fn default_concurrent_reconciles() -> u16 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    u16::try_from(cores * 4).unwrap_or(u16::MAX).max(4)
 }
 
 impl RunArgs {

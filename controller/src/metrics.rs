@@ -10,6 +10,10 @@
 //! - `jaas_storage_operation_duration_seconds{op}`: duration of storage calls (`put`, `list`, `head`, `delete`).
 //! - `jaas_storage_errors_total{op}`: failed storage calls.
 //! - `jaas_leader`: 1 while this process holds the leader Lease (or runs without leader election), else 0.
+//! - `jaas_reconciles_in_flight`: reconciles running right now (at most `--max-concurrent-reconciles`).
+//! - `jaas_workqueue_depth`: snippets whose current generation has not been reconciled yet (`status.observedGeneration`
+//!   behind `metadata.generation`), from the controller's cache every few seconds: the work still ahead.
+//! - `jaas_rerenders_throttled_total`: renders put off by `--rerender-rate`/`--rerender-burst`.
 //! - the evaluation pool's `jaas_eval_workers*` ([`crate::pool_metrics`]).
 //!
 //! Endpoints on `--metrics-bind-address`: `/metrics`, `/healthz` (the process is alive), `/readyz` (start-up is
@@ -22,7 +26,7 @@ use std::time::Instant;
 use jaas_shared::process::{ProcessProbes, Readiness, registry_text};
 
 use crate::pool_metrics::PoolMetrics;
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Every metric the controller exports.
 #[derive(Debug, Clone)]
@@ -44,6 +48,34 @@ pub struct Metrics {
     pub leader: IntGauge,
     /// `jaas_eval_workers*`.
     pub pool: Arc<PoolMetrics>,
+    /// `jaas_reconciles_in_flight`.
+    pub reconciles_in_flight: InProgress,
+    /// `jaas_workqueue_depth`.
+    pub workqueue_depth: IntGauge,
+    /// `jaas_rerenders_throttled_total`.
+    pub rerenders_throttled: IntCounter,
+}
+
+/// A gauge of work in progress: [`InProgress::track`] counts one until its guard is dropped.
+#[derive(Debug, Clone)]
+pub struct InProgress(IntGauge);
+
+impl InProgress {
+    /// Counts one piece of work until the guard is dropped.
+    pub fn track(&self) -> InProgressGuard {
+        self.0.inc();
+        InProgressGuard(self.0.clone())
+    }
+}
+
+/// Counts one piece of work of an [`InProgress`] gauge while it lives.
+#[derive(Debug)]
+pub struct InProgressGuard(IntGauge);
+
+impl Drop for InProgressGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Metrics {
@@ -79,6 +111,16 @@ impl Metrics {
         registry.register(Box::new(storage_errors.clone()))?;
         registry.register(Box::new(leader.clone()))?;
         let pool = Arc::new(PoolMetrics::register(&registry)?);
+        let reconciles_in_flight = IntGauge::new("jaas_reconciles_in_flight", "Reconciles running right now.")?;
+        let workqueue_depth =
+            IntGauge::new("jaas_workqueue_depth", "Snippets whose current generation has not been reconciled yet.")?;
+        let rerenders_throttled = IntCounter::new(
+            "jaas_rerenders_throttled_total",
+            "Renders put off because a snippet exceeded --rerender-rate/--rerender-burst.",
+        )?;
+        registry.register(Box::new(reconciles_in_flight.clone()))?;
+        registry.register(Box::new(workqueue_depth.clone()))?;
+        registry.register(Box::new(rerenders_throttled.clone()))?;
         Ok(Self {
             registry,
             reconciles,
@@ -89,6 +131,9 @@ impl Metrics {
             storage_errors,
             leader,
             pool,
+            reconciles_in_flight: InProgress(reconciles_in_flight),
+            workqueue_depth,
+            rerenders_throttled,
         })
     }
 
@@ -154,6 +199,9 @@ mod tests {
             "jaas_storage_errors_total",
             "jaas_leader",
             "jaas_eval_workers_started_total",
+            "jaas_reconciles_in_flight",
+            "jaas_workqueue_depth",
+            "jaas_rerenders_throttled_total",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

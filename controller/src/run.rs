@@ -70,6 +70,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         metrics: metrics.clone(),
         events: EventPublisher::new(client.clone(), &identity),
         memo: RenderMemo::default(),
+        own_writes: crate::reconcile::own_writes::OwnWrites::default(),
+        retention: crate::reconcile::retention::Settled::default(),
         backoff: crate::reconcile::backoff::FailureBackoff::default(),
         sources,
         no_cross_namespace_refs: args.sources.no_cross_namespace_refs,
@@ -80,9 +82,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
 
     let namespaces = args.watch_namespaces.clone();
     let selector = args.label_selector.clone();
+    let concurrency = args.max_concurrent_reconciles;
     let controllers = {
         let shutdown = shutdown.clone();
-        async move { run_controllers(ctx, &namespaces, selector.as_deref(), shutdown).await }
+        async move { run_controllers(ctx, &namespaces, selector.as_deref(), concurrency, shutdown).await }
     };
     let result = if args.leader_election {
         let mut elector = LeaderElector::new(client, &args.lease_namespace(), &args.leader_election_id, &identity);

@@ -51,7 +51,7 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
         Decision::UpToDate(_) | Decision::RetryLater(_) => None,
     };
     let current = stored.as_ref().map_or(published, |stored| Some(stored.key.digest()));
-    let retained = retention::enforce(ctx, &at, current, snippet.spec.history).await?;
+    let retained = retain(ctx, snippet, &key, &at, current, stored.is_some()).await?;
     let new_status = status::applied(snippet, stored.as_ref(), retained.history, &ctx.base_url, SystemTime::now());
     status::write(ctx, snippet, new_status).await?;
     // Only now are these inputs up to date: had retention or the status write failed after a publish, the status
@@ -63,6 +63,25 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
 
     succeeded(ctx, &key, decision);
     Ok(next_reconcile(decision, interval, retained.recheck).map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Retention after a publish, or when it may have something to decide; otherwise the status's history stands.
+async fn retain(
+    ctx: &Context,
+    snippet: &JsonnetSnippet,
+    key: &str,
+    at: &SnippetRef,
+    current: Option<jaas_shared::Digest>,
+    published: bool,
+) -> Result<retention::Retained> {
+    let history = snippet.spec.history;
+    if !published && ctx.retention.holds(key, current, history) {
+        let history = snippet.status.as_ref().map(|status| status.history.clone()).unwrap_or_default();
+        return Ok(retention::Retained { history, recheck: None });
+    }
+    let retained = retention::enforce(ctx, at, current, history).await?;
+    ctx.retention.record(key, current, history, &retained);
+    Ok(retained)
 }
 
 /// Marks the snippet suspended; nothing is rendered, published or deleted.

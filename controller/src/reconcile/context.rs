@@ -15,6 +15,8 @@ use crate::events::EventPublisher;
 use crate::metrics::Metrics;
 use crate::reconcile::backoff::FailureBackoff;
 use crate::reconcile::memo::RenderMemo;
+use crate::reconcile::own_writes::OwnWrites;
+use crate::reconcile::retention::Settled;
 use crate::source::SourceCache;
 
 /// Everything a reconcile needs.
@@ -37,6 +39,10 @@ pub struct Context {
     pub events: EventPublisher,
     /// Last render outcomes, so that our own writes never cause a render.
     pub memo: RenderMemo,
+    /// Which snippets' storage matched their history when last listed.
+    pub retention: Settled,
+    /// Our writes to snippets that the watch may not show yet.
+    pub own_writes: OwnWrites,
     /// Consecutive failed reconciles of each snippet, which set how long to wait before the next attempt.
     pub backoff: FailureBackoff,
     /// Extracted Flux source trees, one download per digest.

@@ -10,8 +10,10 @@ pub mod artifact;
 pub mod backoff;
 pub mod cleanup;
 pub mod context;
+pub mod finalizer;
 pub mod inputs;
 pub mod memo;
+pub mod own_writes;
 pub mod publish;
 pub mod retention;
 pub mod sources;
@@ -22,10 +24,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::finalizer::{Event, finalizer};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
 use crate::crd::{
@@ -34,44 +35,46 @@ use crate::crd::{
 use crate::error::{Error, Result};
 pub use context::Context;
 use context::snippet_key;
+pub use finalizer::FINALIZER;
 use triggers::{LibrarySources, SourceKey, snippets_listing, snippets_of_artifact, snippets_reading};
 
-/// The finalizer that keeps a deleted snippet until its artifacts are withdrawn.
-pub const FINALIZER: &str = "jaas.metio.wtf/finalizer";
-
-/// Reconciles one snippet: the finalizer first, then apply or cleanup.
+/// Reconciles one snippet, as the reflector has it brought up to date with our own writes (no read of its own):
+/// a deleted one is withdrawn and released, any other gets our finalizer and is applied.
 pub async fn reconcile(snippet: Arc<JsonnetSnippet>, ctx: Arc<Context>) -> Result<Action> {
-    let api: Api<JsonnetSnippet> = Api::namespaced(ctx.client.clone(), &snippet.namespace().unwrap_or_default());
-    // The reflector's copy may predate our own last status write; a status applied on top of it would drop
-    // fields we wrote since (server-side apply removes what the manager no longer sends). Read it fresh.
-    let snippet = match api.get_opt(&snippet.name_any()).await {
-        Ok(Some(fresh)) => Arc::new(fresh),
-        Ok(None) => return Ok(Action::await_change()),
-        Err(error) => {
-            let error = Error::from(error);
-            ctx.metrics.reconciles.with_label_values(&["error", error.reason()]).inc();
-            return Err(error);
-        }
+    let _in_flight = ctx.metrics.reconciles_in_flight.track();
+    let snippet = ctx.own_writes.overlay(snippet, FINALIZER);
+    let result = if snippet.metadata.deletion_timestamp.is_some() {
+        withdraw(&snippet, &ctx).await
+    } else {
+        keep_published(&snippet, &ctx).await
     };
-    let result = finalizer(&api, FINALIZER, snippet.clone(), |event| async {
-        match event {
-            Event::Apply(snippet) => match apply::apply(&snippet, &ctx).await {
-                Ok(action) => Ok(action),
-                Err(error) => Err(status::record_failure(&ctx, &snippet, error).await),
-            },
-            Event::Cleanup(snippet) => cleanup::cleanup(&snippet, &ctx).await,
-        }
-    })
-    .await;
-    result.map_err(|error| {
-        let error = match error {
-            kube::runtime::finalizer::Error::ApplyFailed(error)
-            | kube::runtime::finalizer::Error::CleanupFailed(error) => error,
-            other => Error::Finalizer(other.to_string()),
-        };
+    result.inspect_err(|error| {
         ctx.metrics.reconciles.with_label_values(&["error", error.reason()]).inc();
-        error
     })
+}
+
+/// A deleted snippet: withdraw what it published, then release the finalizer.
+async fn withdraw(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
+    if !finalizer::present(snippet) {
+        ctx.own_writes.forget(snippet);
+        return Ok(Action::await_change());
+    }
+    let action = cleanup::cleanup(snippet, ctx).await?;
+    finalizer::remove(ctx, snippet).await?;
+    ctx.own_writes.forget(snippet);
+    Ok(action)
+}
+
+/// A live snippet: our finalizer first (before anything is published), then the apply pipeline; a failure is
+/// recorded in its status.
+async fn keep_published(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
+    if !finalizer::present(snippet) {
+        finalizer::add(ctx, snippet).await?;
+    }
+    match apply::apply(snippet, ctx).await {
+        Ok(action) => Ok(action),
+        Err(error) => Err(status::record_failure(ctx, snippet, error).await),
+    }
 }
 
 /// Retries a failed reconcile with a per-snippet exponential backoff: every failed reconcile of the snippet (of
@@ -108,11 +111,65 @@ fn source_mapper<K: kube::Resource>(
     move |source| snippets_reading(&snippets.state(), &library_sources, &SourceKey::for_object(kind, &source))
 }
 
-/// Runs the controllers until `shutdown` resolves, then lets in-flight reconciles finish.
+/// The annotation `flux reconcile` sets: a new value asks for a render now.
+pub const REQUESTED_AT_ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";
+
+/// What of a snippet, when it changes, calls for a reconcile: its generation (the spec), its deletion, and a
+/// `flux reconcile` request. Status and metadata writes (ours above all) pass by: they reach the cache only.
+#[allow(clippy::unnecessary_wraps, reason = "the predicate signature kube-runtime expects")]
+fn reconcile_worthy(snippet: &JsonnetSnippet) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    snippet.metadata.generation.hash(&mut hasher);
+    snippet.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    snippet.annotations().get(REQUESTED_AT_ANNOTATION).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The snippet watch of one scope: managed fields dropped (the largest part of an object, never read here) before
+/// the cache keeps it; only [`reconcile_worthy`] changes trigger.
+fn snippet_stream(
+    api: Api<JsonnetSnippet>,
+    config: watcher::Config,
+) -> (Store<JsonnetSnippet>, impl futures::Stream<Item = Result<JsonnetSnippet, watcher::Error>> + Send + 'static) {
+    let (reader, writer) = reflector::store();
+    let stream = watcher::watcher(api, config)
+        .default_backoff()
+        .modify(|snippet: &mut JsonnetSnippet| snippet.managed_fields_mut().clear())
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(reconcile_worthy, PredicateConfig::default());
+    (reader, stream)
+}
+
+/// Keeps `jaas_workqueue_depth` at the number of cached snippets whose generation is not reconciled yet.
+async fn sample_workqueue_depth(stores: Vec<Store<JsonnetSnippet>>, gauge: prometheus::IntGauge) {
+    loop {
+        let pending: usize = stores
+            .iter()
+            .map(|store| {
+                store
+                    .state()
+                    .iter()
+                    .filter(|snippet| {
+                        let observed = snippet.status.as_ref().and_then(|status| status.observed_generation);
+                        observed != snippet.metadata.generation
+                    })
+                    .count()
+            })
+            .sum();
+        gauge.set(i64::try_from(pending).unwrap_or(i64::MAX));
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+/// Runs the controllers until `shutdown` resolves, then lets in-flight reconciles finish. At most
+/// `max_concurrent_reconciles` reconciles run at once in each watched scope.
 pub async fn run_controllers(
     ctx: Arc<Context>,
     namespaces: &[String],
     label_selector: Option<&str>,
+    max_concurrent_reconciles: u16,
     shutdown: impl Future<Output = ()> + Send + Sync + Clone + 'static,
 ) {
     let client = ctx.client.clone();
@@ -120,45 +177,55 @@ pub async fn run_controllers(
     if let Some(selector) = label_selector {
         config = config.labels(selector);
     }
-    let controllers = scopes(namespaces).into_iter().map(|namespace| {
-        let ns = namespace.as_deref();
-        let controller = Controller::new(api_in::<JsonnetSnippet>(&client, ns), config.clone());
-        let snippets = controller.store();
-        let library_sources = LibrarySources::default();
-        let mut controller = controller
-            .watches(api_in::<JsonnetLibrary>(&client, ns), watcher::Config::default(), {
-                let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
-                move |library| {
-                    library_sources.observe(&library);
-                    snippets_listing(&snippets.state(), &library)
-                }
-            })
-            .watches(api_in::<ExternalArtifact>(&client, ns), watcher::Config::default(), {
-                let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
-                move |artifact| snippets_of_artifact(&snippets.state(), &library_sources, &artifact)
-            });
-        let served = &ctx.served_source_kinds;
-        if served.contains(&FluxSourceKind::GitRepository) {
-            let mapper = source_mapper(FluxSourceKind::GitRepository, &snippets, &library_sources);
-            controller = controller.watches(api_in::<GitRepository>(&client, ns), watcher::Config::default(), mapper);
-        }
-        if served.contains(&FluxSourceKind::OciRepository) {
-            let mapper = source_mapper(FluxSourceKind::OciRepository, &snippets, &library_sources);
-            controller = controller.watches(api_in::<OCIRepository>(&client, ns), watcher::Config::default(), mapper);
-        }
-        if served.contains(&FluxSourceKind::Bucket) {
-            let mapper = source_mapper(FluxSourceKind::Bucket, &snippets, &library_sources);
-            controller = controller.watches(api_in::<Bucket>(&client, ns), watcher::Config::default(), mapper);
-        }
-        controller.graceful_shutdown_on(shutdown.clone()).run(reconcile, error_policy, ctx.clone()).for_each(
-            |result| async move {
-                if let Err(error) = result {
-                    tracing::debug!(%error, "reconcile ended with an error");
-                }
-            },
-        )
-    });
+    let mut stores = Vec::new();
+    let controllers: Vec<_> = scopes(namespaces)
+        .into_iter()
+        .map(|namespace| {
+            let ns = namespace.as_deref();
+            let (snippets, stream) = snippet_stream(api_in::<JsonnetSnippet>(&client, ns), config.clone());
+            stores.push(snippets.clone());
+            let controller = Controller::for_stream(stream, snippets.clone())
+                .with_config(controller::Config::default().concurrency(max_concurrent_reconciles));
+            let library_sources = LibrarySources::default();
+            let mut controller = controller
+                .watches(api_in::<JsonnetLibrary>(&client, ns), watcher::Config::default(), {
+                    let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
+                    move |library| {
+                        library_sources.observe(&library);
+                        snippets_listing(&snippets.state(), &library)
+                    }
+                })
+                .watches(api_in::<ExternalArtifact>(&client, ns), watcher::Config::default(), {
+                    let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
+                    move |artifact| snippets_of_artifact(&snippets.state(), &library_sources, &artifact)
+                });
+            let served = &ctx.served_source_kinds;
+            if served.contains(&FluxSourceKind::GitRepository) {
+                let mapper = source_mapper(FluxSourceKind::GitRepository, &snippets, &library_sources);
+                controller =
+                    controller.watches(api_in::<GitRepository>(&client, ns), watcher::Config::default(), mapper);
+            }
+            if served.contains(&FluxSourceKind::OciRepository) {
+                let mapper = source_mapper(FluxSourceKind::OciRepository, &snippets, &library_sources);
+                controller =
+                    controller.watches(api_in::<OCIRepository>(&client, ns), watcher::Config::default(), mapper);
+            }
+            if served.contains(&FluxSourceKind::Bucket) {
+                let mapper = source_mapper(FluxSourceKind::Bucket, &snippets, &library_sources);
+                controller = controller.watches(api_in::<Bucket>(&client, ns), watcher::Config::default(), mapper);
+            }
+            controller.graceful_shutdown_on(shutdown.clone()).run(reconcile, error_policy, ctx.clone()).for_each(
+                |result| async move {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "reconcile ended with an error");
+                    }
+                },
+            )
+        })
+        .collect();
+    let sampler = tokio::spawn(sample_workqueue_depth(stores, ctx.metrics.workqueue_depth.clone()));
     futures::future::join_all(controllers).await;
+    sampler.abort();
 }
 
 #[cfg(test)]
@@ -195,6 +262,8 @@ mod tests {
             metrics: Metrics::new().unwrap(),
             events: EventPublisher::new(client, "test"),
             memo: RenderMemo::default(),
+            own_writes: crate::reconcile::own_writes::OwnWrites::default(),
+            retention: crate::reconcile::retention::Settled::default(),
             backoff: FailureBackoff::default(),
             sources: sources.build_cache().await.unwrap(),
             no_cross_namespace_refs: true,

@@ -2,8 +2,13 @@
 //! they have been superseded for `--artifact-gc-grace`, and report what is kept as `status.history`. The decision
 //! is `jaas_shared::gc::plan_deletions`, computed from what storage lists before anything is deleted, so a
 //! restarted or newly elected controller decides the same.
+//!
+//! A reconcile that published nothing new only lists storage when retention may still have something to do: the
+//! [`Settled`] memory knows which snippets' storage matched their history the last time it was listed.
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use jaas_shared::gc::{Revision, plan_deletions};
@@ -21,6 +26,35 @@ pub struct Retained {
     pub history: Vec<HistoryEntry>,
     /// How soon to look again, while superseded revisions still wait for their grace period to end.
     pub recheck: Option<Duration>,
+}
+
+/// The snippets (`namespace/name`) whose storage held exactly their history when last listed, with the current
+/// revision and `spec.history` of that moment: with both unchanged, listing again would decide nothing.
+#[derive(Debug, Default)]
+pub struct Settled {
+    snippets: Mutex<HashMap<String, (Option<Digest>, u32)>>,
+}
+
+impl Settled {
+    /// Whether the last listing of `key` left nothing to decide for this current revision and history setting.
+    pub fn holds(&self, key: &str, current: Option<Digest>, history: u32) -> bool {
+        self.snippets.lock().unwrap_or_else(PoisonError::into_inner).get(key) == Some(&(current, history))
+    }
+
+    /// Records the outcome of a listing of `key`.
+    pub fn record(&self, key: &str, current: Option<Digest>, history: u32, retained: &Retained) {
+        let mut snippets = self.snippets.lock().unwrap_or_else(PoisonError::into_inner);
+        if retained.recheck.is_none() {
+            snippets.insert(key.to_owned(), (current, history));
+        } else {
+            snippets.remove(key);
+        }
+    }
+
+    /// Forgets a snippet that is gone.
+    pub fn forget(&self, key: &str) {
+        self.snippets.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
 }
 
 /// Orders stored revisions as `status.history` shows them: the current one first, then newest first.

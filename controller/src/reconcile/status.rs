@@ -70,8 +70,11 @@ pub async fn write(ctx: &Context, snippet: &JsonnetSnippet, status: JsonnetSnipp
         "kind": JsonnetSnippet::kind(&()),
         "status": status,
     });
-    api.patch_status(&snippet.name_any(), &PatchParams::apply(STATUS_FIELD_MANAGER).force(), &Patch::Apply(&patch))
+    let written = api
+        .patch_status(&snippet.name_any(), &PatchParams::apply(STATUS_FIELD_MANAGER).force(), &Patch::Apply(&patch))
         .await?;
+    // As the API server stored it, which is what the watch will bring back.
+    ctx.own_writes.wrote_status(snippet, written.status.as_ref().unwrap_or(&status));
     Ok(())
 }
 
