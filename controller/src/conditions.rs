@@ -47,6 +47,8 @@ pub const REASON_ARTIFACT_PUBLISHED: &str = "ArtifactPublished";
 pub const REASON_DELETED: &str = "Deleted";
 /// Reason for a deleted snippet released after `--max-withdraw-wait` with artifacts left in storage.
 pub const REASON_WITHDRAW_TIMED_OUT: &str = "WithdrawTimedOut";
+/// Reason of the Warning Event for a render put off by `--rerender-rate`/`--rerender-burst`.
+pub const REASON_RERENDER_THROTTLED: &str = "RerenderThrottled";
 
 /// A Kubernetes `metav1.Condition`, with the OpenAPI constraints the API server enforces on it upstream.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]

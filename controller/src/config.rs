@@ -51,6 +51,19 @@ pub struct RunArgs {
     #[arg(long, env = "JAAS_MAX_CONCURRENT_RECONCILES", default_value_t = default_concurrent_reconciles(),
         value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_reconciles: u16,
+    /// Renders per second each snippet may sustain (a token bucket per snippet; 0 = no limit). A render beyond it
+    /// waits for its token, with a Warning Event `RerenderThrottled`.
+    #[arg(long, env = "JAAS_RERENDER_RATE", default_value_t = 0.0)]
+    pub rerender_rate: f64,
+    /// Renders a snippet may do in a burst above --rerender-rate.
+    #[arg(long, env = "JAAS_RERENDER_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rerender_burst: u32,
+    /// Requests per second to the Kubernetes API server, sustained (0 = no limit).
+    #[arg(long, env = "JAAS_KUBE_API_QPS", default_value_t = 1000.0)]
+    pub kube_api_qps: f64,
+    /// Requests to the Kubernetes API server in a burst above --kube-api-qps.
+    #[arg(long, env = "JAAS_KUBE_API_BURST", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub kube_api_burst: u32,
     /// Address of the /metrics, /healthz and /readyz endpoints: HOST:PORT, or :PORT for all interfaces.
     #[arg(long, env = "JAAS_METRICS_BIND_ADDRESS", default_value = ":8083")]
     pub metrics_bind_address: BindAddress,
@@ -110,6 +123,11 @@ impl RunArgs {
         self.sources.validate()?;
         if self.limits.max_concurrent_evals == 0 {
             return Err(ConfigError::Invalid("--max-concurrent-evals must be at least 1".into()));
+        }
+        for (flag, value) in [("--rerender-rate", self.rerender_rate), ("--kube-api-qps", self.kube_api_qps)] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(ConfigError::Invalid(format!("{flag} must be a number of at least 0, not {value}")));
+            }
         }
         if self.leader_election_id.is_empty() {
             return Err(ConfigError::Invalid("--leader-election-id must not be empty".into()));

@@ -8,6 +8,7 @@ pub mod crd;
 pub mod error;
 pub mod eval_command;
 pub mod events;
+pub mod kube_client;
 pub mod leader;
 pub mod legacy_flags;
 pub mod metrics;

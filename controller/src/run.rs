@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::kube_client::rate_limited_client;
 use jaas_shared::config::spawn_sweeper;
 use jaas_shared::process::{logging, serve_probes, shutdown_signal};
-use kube::Client;
 
 use crate::config::RunArgs;
 use crate::error::{Error, Result};
@@ -50,7 +50,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     tokio::spawn(server);
     let shutdown = shutdown_signal().map_err(|e| Error::Startup(e.to_string()))?;
 
-    let client = Client::try_default().await.map_err(|e| Error::Startup(format!("no usable kubeconfig: {e}")))?;
+    let client = rate_limited_client(args.kube_api_qps, args.kube_api_burst).await.map_err(Error::Startup)?;
     let store = args.storage.open().await?;
     let _sweeper = spawn_sweeper(store.clone(), args.storage.storage_sweep_interval);
     let source_cache_dir = args.sources.cache_dir();
@@ -72,6 +72,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         memo: RenderMemo::default(),
         own_writes: crate::reconcile::own_writes::OwnWrites::default(),
         retention: crate::reconcile::retention::Settled::default(),
+        rerenders: crate::reconcile::throttle::RerenderLimit::new(args.rerender_rate, args.rerender_burst),
         backoff: crate::reconcile::backoff::FailureBackoff::default(),
         sources,
         no_cross_namespace_refs: args.sources.no_cross_namespace_refs,

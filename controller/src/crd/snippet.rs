@@ -140,6 +140,9 @@ pub struct JsonnetSnippetStatus {
     /// The revisions kept in storage, newest first.
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// The last `reconcile.fluxcd.io/requestedAt` annotation value handled (`flux reconcile` sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }
 
 /// One revision kept in storage.

@@ -9,10 +9,11 @@ use jaas_shared::SnippetRef;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
-use crate::conditions::{self, REASON_SUCCEEDED, REASON_SUSPENDED, REASON_UNCHANGED};
+use crate::conditions::{self, REASON_RERENDER_THROTTLED, REASON_SUCCEEDED, REASON_SUSPENDED, REASON_UNCHANGED};
 use crate::crd::JsonnetSnippet;
 use crate::crd::source_ref::validate_source_choice;
 use crate::error::{Error, Result};
+use crate::reconcile::REQUESTED_AT_ANNOTATION;
 use crate::reconcile::artifact;
 use crate::reconcile::context::{Context, snippet_key};
 use crate::reconcile::inputs;
@@ -33,7 +34,17 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
     let published = status::published_revision(snippet);
 
     let inputs = inputs::gather(ctx, snippet).await?;
-    let decision = ctx.memo.decide(&key, inputs.fingerprint, interval, ctx.backoff.delay(&key), Instant::now());
+    let requested = reconcile_request(snippet);
+    let decision = if requested.is_some() {
+        Decision::Render
+    } else {
+        ctx.memo.decide(&key, inputs.fingerprint, interval, ctx.backoff.delay(&key), Instant::now())
+    };
+    if decision == Decision::Render
+        && let Err(wait) = ctx.rerenders.take(&key, Instant::now())
+    {
+        return Ok(throttled(ctx, snippet, wait).await);
+    }
     let stored = match decision {
         Decision::Render => {
             let attempt = async {
@@ -52,7 +63,10 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
     };
     let current = stored.as_ref().map_or(published, |stored| Some(stored.key.digest()));
     let retained = retain(ctx, snippet, &key, &at, current, stored.is_some()).await?;
-    let new_status = status::applied(snippet, stored.as_ref(), retained.history, &ctx.base_url, SystemTime::now());
+    let mut new_status = status::applied(snippet, stored.as_ref(), retained.history, &ctx.base_url, SystemTime::now());
+    if let Some(requested) = requested {
+        new_status.last_handled_reconcile_at = Some(requested.to_owned());
+    }
     status::write(ctx, snippet, new_status).await?;
     // Only now are these inputs up to date: had retention or the status write failed after a publish, the status
     // would still name the previous revision, and the next reconcile must publish (and record) this one again
@@ -63,6 +77,13 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
 
     succeeded(ctx, &key, decision);
     Ok(next_reconcile(decision, interval, retained.recheck).map_or_else(Action::await_change, Action::requeue))
+}
+
+/// The `flux reconcile` request not handled yet: the annotation's value when the status has not recorded it.
+fn reconcile_request(snippet: &JsonnetSnippet) -> Option<&str> {
+    let requested = snippet.annotations().get(REQUESTED_AT_ANNOTATION)?;
+    let handled = snippet.status.as_ref().and_then(|status| status.last_handled_reconcile_at.as_ref());
+    (handled != Some(requested)).then_some(requested.as_str())
 }
 
 /// Retention after a publish, or when it may have something to decide; otherwise the status's history stands.
@@ -82,6 +103,17 @@ async fn retain(
     let retained = retention::enforce(ctx, at, current, history).await?;
     ctx.retention.record(key, current, history, &retained);
     Ok(retained)
+}
+
+/// Puts a render beyond `--rerender-rate`/`--rerender-burst` off by `wait`, saying so in a Warning Event.
+async fn throttled(ctx: &Context, snippet: &JsonnetSnippet, wait: Duration) -> Action {
+    ctx.metrics.rerenders_throttled.inc();
+    let note = format!(
+        "renders more often than --rerender-rate allows; the next render in {}",
+        humantime::format_duration(Duration::from_millis(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)))
+    );
+    ctx.events.warn(snippet, REASON_RERENDER_THROTTLED, "Render", &note).await;
+    Action::requeue(wait)
 }
 
 /// Marks the snippet suspended; nothing is rendered, published or deleted.

@@ -35,6 +35,7 @@ fn released(ctx: &Context, snippet: &JsonnetSnippet, reason: &str) -> Action {
     let key = snippet_key(snippet);
     ctx.memo.forget(&key);
     ctx.retention.forget(&key);
+    ctx.rerenders.forget(&key);
     ctx.backoff.succeeded(&key);
     ctx.metrics.reconciles.with_label_values(&["success", reason]).inc();
     Action::await_change()

@@ -17,6 +17,7 @@ use crate::reconcile::backoff::FailureBackoff;
 use crate::reconcile::memo::RenderMemo;
 use crate::reconcile::own_writes::OwnWrites;
 use crate::reconcile::retention::Settled;
+use crate::reconcile::throttle::RerenderLimit;
 use crate::source::SourceCache;
 
 /// Everything a reconcile needs.
@@ -41,6 +42,8 @@ pub struct Context {
     pub memo: RenderMemo,
     /// Which snippets' storage matched their history when last listed.
     pub retention: Settled,
+    /// `--rerender-rate` / `--rerender-burst`.
+    pub rerenders: RerenderLimit,
     /// Our writes to snippets that the watch may not show yet.
     pub own_writes: OwnWrites,
     /// Consecutive failed reconciles of each snippet, which set how long to wait before the next attempt.

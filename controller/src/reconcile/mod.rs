@@ -18,6 +18,7 @@ pub mod publish;
 pub mod retention;
 pub mod sources;
 pub mod status;
+pub mod throttle;
 pub mod triggers;
 
 use std::sync::Arc;
@@ -264,6 +265,7 @@ mod tests {
             memo: RenderMemo::default(),
             own_writes: crate::reconcile::own_writes::OwnWrites::default(),
             retention: crate::reconcile::retention::Settled::default(),
+            rerenders: crate::reconcile::throttle::RerenderLimit::new(0.0, 1),
             backoff: FailureBackoff::default(),
             sources: sources.build_cache().await.unwrap(),
             no_cross_namespace_refs: true,

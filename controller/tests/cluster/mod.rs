@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 pub mod process;
+pub mod snippets;
 pub mod source_server;
 
 use std::time::{Duration, Instant};
