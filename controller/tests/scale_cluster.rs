@@ -5,6 +5,7 @@
 //! snippet rendering faster than `--rerender-rate` waits for its token with a Warning Event and a metric.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+#![allow(clippy::float_cmp)] // metric counts are whole numbers, exact in an f64
 
 mod cluster;
 
@@ -22,9 +23,9 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
 
 /// How many snippets the scale test creates.
-const SNIPPETS: usize = 1000;
+const SNIPPETS: u32 = 1000;
 /// Far more than the ~25 s a thousand snippets take on a 2-core machine: this proves the path, not the speed.
-const ALL_READY_TIMEOUT: Duration = Duration::from_secs(300);
+const ALL_READY_TIMEOUT: Duration = Duration::from_mins(5);
 
 /// Renders so far: the render-duration histogram's count.
 async fn renders(controller: &ControllerProcess) -> f64 {
@@ -57,7 +58,7 @@ async fn a_thousand_snippets_publish_with_one_render_each() {
         .for_each_concurrent(16, |name| {
             let (client, ns) = (client.clone(), ns.name.clone());
             async move {
-                create_snippet(&client, &ns, name, json!({"files": {"main.jsonnet": configmap(name, name)}})).await
+                create_snippet(&client, &ns, name, json!({"files": {"main.jsonnet": configmap(name, name)}})).await;
             }
         })
         .await;
@@ -66,24 +67,23 @@ async fn a_thousand_snippets_publish_with_one_render_each() {
     let controller = ControllerProcess::start("a", &ns.name, &storage.flags, &["--leader-election=false"]);
     let snippets = Api::<JsonnetSnippet>::namespaced(client.clone(), &ns.name);
     eventually(&format!("all {SNIPPETS} snippets to be Ready"), ALL_READY_TIMEOUT, || async {
-        (ready_count(&snippets).await == SNIPPETS).then_some(())
+        (ready_count(&snippets).await == SNIPPETS as usize).then_some(())
     })
     .await;
     eprintln!("{SNIPPETS} snippets Ready {:?} after the controller started", started.elapsed());
 
-    for name in [&names[0], &names[SNIPPETS / 2], &names[SNIPPETS - 1]] {
+    for name in [&names[0], &names[names.len() / 2], &names[names.len() - 1]] {
         let revision = wait_ready_revision(&client, &ns.name, name, None).await;
         assert_published(&client, &storage, &ns.name, name, &revision).await;
     }
     // Our own writes (finalizer, ExternalArtifact, statuses) trigger no render: exactly one per snippet, also once
     // the events they caused have settled.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(renders(&controller).await, SNIPPETS as f64, "one render per snippet\n{}", controller.logs());
-    let depth = eventually("an empty work queue", Duration::from_secs(10), || async {
+    assert_eq!(renders(&controller).await, f64::from(SNIPPETS), "one render per snippet\n{}", controller.logs());
+    eventually("an empty work queue", Duration::from_secs(10), || async {
         controller.metric("jaas_workqueue_depth").await.filter(|depth| *depth == 0.0)
     })
     .await;
-    assert_eq!(depth, 0.0);
     delete_namespace_with_controller(&client, ns).await;
 }
 
