@@ -72,6 +72,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         memo: RenderMemo::default(),
         own_writes: crate::reconcile::own_writes::OwnWrites::default(),
         retention: crate::reconcile::retention::Settled::default(),
+        artifacts: crate::reconcile::artifact_cache::ArtifactCache::default(),
         rerenders: crate::reconcile::throttle::RerenderLimit::new(args.rerender_rate, args.rerender_burst),
         backoff: crate::reconcile::backoff::FailureBackoff::default(),
         sources,

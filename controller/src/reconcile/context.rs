@@ -13,6 +13,7 @@ use kube::{Client, ResourceExt};
 use crate::crd::{FluxSourceKind, JsonnetSnippet};
 use crate::events::EventPublisher;
 use crate::metrics::Metrics;
+use crate::reconcile::artifact_cache::ArtifactCache;
 use crate::reconcile::backoff::FailureBackoff;
 use crate::reconcile::memo::RenderMemo;
 use crate::reconcile::own_writes::OwnWrites;
@@ -44,6 +45,8 @@ pub struct Context {
     pub retention: Settled,
     /// `--rerender-rate` / `--rerender-burst`.
     pub rerenders: RerenderLimit,
+    /// The ExternalArtifacts as watched.
+    pub artifacts: ArtifactCache,
     /// Our writes to snippets that the watch may not show yet.
     pub own_writes: OwnWrites,
     /// Consecutive failed reconciles of each snippet, which set how long to wait before the next attempt.

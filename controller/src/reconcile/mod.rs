@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod artifact;
+pub mod artifact_cache;
 pub mod backoff;
 pub mod cleanup;
 pub mod context;
@@ -143,6 +144,20 @@ fn snippet_stream(
     (reader, stream)
 }
 
+/// The ExternalArtifact watch of one scope, cached (without managed fields) in the context's [`ArtifactCache`].
+fn artifact_stream(
+    ctx: &Context,
+    api: Api<ExternalArtifact>,
+) -> impl futures::Stream<Item = Result<ExternalArtifact, watcher::Error>> + Send + 'static {
+    let (reader, writer) = reflector::store();
+    ctx.artifacts.add(reader);
+    watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|artifact: &mut ExternalArtifact| artifact.managed_fields_mut().clear())
+        .reflect(writer)
+        .touched_objects()
+}
+
 /// Keeps `jaas_workqueue_depth` at the number of cached snippets whose generation is not reconciled yet.
 async fn sample_workqueue_depth(stores: Vec<Store<JsonnetSnippet>>, gauge: prometheus::IntGauge) {
     loop {
@@ -196,7 +211,7 @@ pub async fn run_controllers(
                         snippets_listing(&snippets.state(), &library)
                     }
                 })
-                .watches(api_in::<ExternalArtifact>(&client, ns), watcher::Config::default(), {
+                .watches_stream(artifact_stream(&ctx, api_in::<ExternalArtifact>(&client, ns)), {
                     let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
                     move |artifact| snippets_of_artifact(&snippets.state(), &library_sources, &artifact)
                 });
@@ -265,6 +280,7 @@ mod tests {
             memo: RenderMemo::default(),
             own_writes: crate::reconcile::own_writes::OwnWrites::default(),
             retention: crate::reconcile::retention::Settled::default(),
+            artifacts: crate::reconcile::artifact_cache::ArtifactCache::default(),
             rerenders: crate::reconcile::throttle::RerenderLimit::new(0.0, 1),
             backoff: FailureBackoff::default(),
             sources: sources.build_cache().await.unwrap(),
