@@ -17,36 +17,20 @@
 # BENCH_SKIP_BUILD=1 (use the existing release binaries), JAAS_S3_ENDPOINT/JAAS_S3_BUCKET/AWS_* (started with
 # e2e/s3-start.sh when missing).
 set -euo pipefail
+SCRIPT=bench-server
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$E2E_DIR/.." && pwd)
 DURATION=${BENCH_DURATION:-5s}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release/jaas-artifact-server
+SERVER_BIN=$TARGET_DIR/release/jaas-artifact-server
 CEILING_BIN=$TARGET_DIR/release/examples/actix_ceiling
 
-log() { echo "bench-server: $*" >&2; }
-die() { log "$*"; exit 1; }
-as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
-need() {
-  # need COMMAND PACKAGE: installs the Debian package when the command is missing (apt-get update once on failure).
-  command -v "$1" >/dev/null && return 0
-  log "installing $2"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 \
-    || { as_root apt-get update -qq >&2 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {
-  # wait_http URL: up to 20 s for a 200.
-  for _ in $(seq 1 200); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == 200 ]] && return 0
-    sleep 0.1
-  done
-  die "no 200 from $1 after 20 s"
-}
-
+need() { command -v "$1" >/dev/null || apt_install "$2"; }
 need nginx nginx-light
 need wrk wrk
 need curl curl
@@ -61,8 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ ${BENCH_SKIP_BUILD:-0} == 1 && -x $BIN && -x $CEILING_BIN ]]; then
-  log "using the existing $BIN and $CEILING_BIN"
+if [[ ${BENCH_SKIP_BUILD:-0} == 1 && -x $SERVER_BIN && -x $CEILING_BIN ]]; then
+  log "using the existing $SERVER_BIN and $CEILING_BIN"
 else
   log "building the release binaries (CARGO_TARGET_DIR=$TARGET_DIR)"
   (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -q -p jaas-artifact-server --bin jaas-artifact-server \
@@ -71,14 +55,8 @@ fi
 
 # The artifacts, laid out as the controller writes them: <root>/<namespace>/<name>/sha256-<hex>.tar.gz.
 DATA=$WORK/artifacts
-declare -A PATH_OF
-for size in 4096 1048576; do
-  head -c "$size" /dev/urandom >"$WORK/blob"
-  hex=$(sha256sum "$WORK/blob" | cut -d' ' -f1)
-  mkdir -p "$DATA/bench/web-$size"
-  mv "$WORK/blob" "$DATA/bench/web-$size/sha256-$hex.tar.gz"
-  PATH_OF[$size]=/bench/web-$size/sha256-$hex.tar.gz
-done
+mkdir -p "$DATA"
+write_bench_artifacts "$DATA" 4096 1048576
 
 # nginx: foreground, loopback, two ports (sendfile on and off), same URL shape and caching headers, everything else 404.
 NGINX_PORT=$(free_port)
@@ -131,7 +109,7 @@ start_server() {
   shift
   port=$(free_port)
   metrics=$(free_port)
-  "$BIN" --storage-listen-address 127.0.0.1 --storage-port "$port" --metrics-bind-address "127.0.0.1:$metrics" \
+  "$SERVER_BIN" --storage-listen-address 127.0.0.1 --storage-port "$port" --metrics-bind-address "127.0.0.1:$metrics" \
     --log-format json "$@" 2>"$WORK/$name.log" &
   PIDS+=($!)
   SERVER_PID=$!

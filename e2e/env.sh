@@ -122,3 +122,28 @@ hyperfine_means() {
   python3 -c 'import json, sys; print(" ".join("%.4f" % r["mean"] for r in json.load(open(sys.argv[1]))["results"]))' \
     "$1"
 }
+
+# write_bench_artifacts DIR SIZE...: one random artifact of each SIZE bytes under DIR, laid out as the controller
+# writes them (<DIR>/bench/web-<size>/sha256-<hex>.tar.gz); sets the global map PATH_OF[size] to each URL path.
+write_bench_artifacts() {
+  local dir=$1 size hex
+  shift
+  declare -gA PATH_OF
+  for size in "$@"; do
+    head -c "$size" /dev/urandom >"$dir/.blob"
+    hex=$(sha256sum "$dir/.blob" | cut -d' ' -f1)
+    mkdir -p "$dir/bench/web-$size"
+    mv "$dir/.blob" "$dir/bench/web-$size/sha256-$hex.tar.gz"
+    PATH_OF[$size]=/bench/web-$size/sha256-$hex.tar.gz
+  done
+}
+
+# wait_http URL: up to 20 s for a 200 from URL.
+wait_http() {
+  local _
+  for _ in $(seq 1 200); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == 200 ]] && return 0
+    sleep 0.1
+  done
+  die "no 200 from $1 after 20 s"
+}
