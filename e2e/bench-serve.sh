@@ -10,7 +10,7 @@
 #      (2 connections; 2 CLI processes in parallel), the machine's cores.
 # A 2-core VM is noisy: read the ratios, not the absolute numbers; wrk and the servers share the two cores.
 #
-# Env: BENCH_DURATION (5s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SPAWNS (200), CARGO_TARGET_DIR,
+# Env: BENCH_SERVE_ARGS (extra flags of `jaas serve`), BENCH_DURATION (5s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SPAWNS (200), CARGO_TARGET_DIR,
 # BENCH_SKIP_BUILD=1.
 set -euo pipefail
 SCRIPT=bench-serve
@@ -71,8 +71,9 @@ ART_URL=http://127.0.0.1:$ART_PORT/bench/web/sha256-$HEX.tar.gz
 wait_http "$ART_URL"
 
 SERVE_PORT=$(free_port); SERVE_METRICS=$(free_port)
+# shellcheck disable=SC2086 # BENCH_SERVE_ARGS is a list of flags
 "$JAAS" serve --snippet-directory "$WORK/snippets" --bind-address "127.0.0.1:$SERVE_PORT" \
-  --metrics-bind-address "127.0.0.1:$SERVE_METRICS" --log-format json 2>"$WORK/serve.log" &
+  --metrics-bind-address "127.0.0.1:$SERVE_METRICS" --log-format json ${BENCH_SERVE_ARGS:-} 2>"$WORK/serve.log" &
 PIDS+=($!)
 HIT_URL="http://127.0.0.1:$SERVE_PORT/jsonnet/configmap?name=web&replicas=3&tier=front"
 wait_http "$HIT_URL"
