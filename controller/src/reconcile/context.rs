@@ -10,15 +10,15 @@ use jaas_render::Renderer;
 use jaas_shared::ArtifactStore;
 use kube::{Client, ResourceExt};
 
-use crate::crd::{FluxSourceKind, JsonnetSnippet};
+use crate::crd::{ExternalArtifact, FluxSourceKind, JsonnetLibrary, JsonnetSnippet};
 use crate::events::EventPublisher;
 use crate::metrics::Metrics;
-use crate::reconcile::artifact_cache::ArtifactCache;
 use crate::reconcile::backoff::FailureBackoff;
 use crate::reconcile::memo::RenderMemo;
 use crate::reconcile::own_writes::OwnWrites;
 use crate::reconcile::retention::Settled;
 use crate::reconcile::throttle::RerenderLimit;
+use crate::reconcile::watched::WatchedCache;
 use crate::source::SourceCache;
 
 /// Everything a reconcile needs.
@@ -46,7 +46,9 @@ pub struct Context {
     /// `--rerender-rate` / `--rerender-burst`.
     pub rerenders: RerenderLimit,
     /// The ExternalArtifacts as watched.
-    pub artifacts: ArtifactCache,
+    pub artifacts: WatchedCache<ExternalArtifact>,
+    /// The JsonnetLibraries as watched.
+    pub libraries: WatchedCache<JsonnetLibrary>,
     /// Our writes to snippets that the watch may not show yet.
     pub own_writes: OwnWrites,
     /// Consecutive failed reconciles of each snippet, which set how long to wait before the next attempt.

@@ -7,7 +7,6 @@
 
 pub mod apply;
 pub mod artifact;
-pub mod artifact_cache;
 pub mod backoff;
 pub mod cleanup;
 pub mod context;
@@ -21,6 +20,7 @@ pub mod sources;
 pub mod status;
 pub mod throttle;
 pub mod triggers;
+pub mod watched;
 
 use std::sync::Arc;
 
@@ -144,7 +144,7 @@ fn snippet_stream(
     (reader, stream)
 }
 
-/// The ExternalArtifact watch of one scope, cached (without managed fields) in the context's [`ArtifactCache`].
+/// The ExternalArtifact watch of one scope, cached (without managed fields) in the context's `artifacts`.
 fn artifact_stream(
     ctx: &Context,
     api: Api<ExternalArtifact>,
@@ -154,6 +154,20 @@ fn artifact_stream(
     watcher::watcher(api, watcher::Config::default())
         .default_backoff()
         .modify(|artifact: &mut ExternalArtifact| artifact.managed_fields_mut().clear())
+        .reflect(writer)
+        .touched_objects()
+}
+
+/// The JsonnetLibrary watch of one scope, cached (without managed fields) in the context's `libraries`.
+fn library_stream(
+    ctx: &Context,
+    api: Api<JsonnetLibrary>,
+) -> impl futures::Stream<Item = Result<JsonnetLibrary, watcher::Error>> + Send + 'static {
+    let (reader, writer) = reflector::store();
+    ctx.libraries.add(reader);
+    watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|library: &mut JsonnetLibrary| library.managed_fields_mut().clear())
         .reflect(writer)
         .touched_objects()
 }
@@ -204,7 +218,7 @@ pub async fn run_controllers(
                 .with_config(controller::Config::default().concurrency(max_concurrent_reconciles));
             let library_sources = LibrarySources::default();
             let mut controller = controller
-                .watches(api_in::<JsonnetLibrary>(&client, ns), watcher::Config::default(), {
+                .watches_stream(library_stream(&ctx, api_in::<JsonnetLibrary>(&client, ns)), {
                     let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
                     move |library| {
                         library_sources.observe(&library);
@@ -280,7 +294,8 @@ mod tests {
             memo: RenderMemo::default(),
             own_writes: crate::reconcile::own_writes::OwnWrites::default(),
             retention: crate::reconcile::retention::Settled::default(),
-            artifacts: crate::reconcile::artifact_cache::ArtifactCache::default(),
+            artifacts: crate::reconcile::watched::WatchedCache::default(),
+            libraries: crate::reconcile::watched::WatchedCache::default(),
             rerenders: crate::reconcile::throttle::RerenderLimit::new(0.0, 1),
             backoff: FailureBackoff::default(),
             sources: sources.build_cache().await.unwrap(),
