@@ -39,6 +39,7 @@ pub use context::Context;
 use context::snippet_key;
 pub use finalizer::FINALIZER;
 use triggers::{LibrarySources, SourceKey, snippets_listing, snippets_of_artifact, snippets_reading};
+use watched::WatchedCache;
 
 /// Reconciles one snippet, as the reflector has it brought up to date with our own writes (no read of its own):
 /// a deleted one is withdrawn and released, any other gets our finalizer and is applied.
@@ -144,30 +145,20 @@ fn snippet_stream(
     (reader, stream)
 }
 
-/// The ExternalArtifact watch of one scope, cached (without managed fields) in the context's `artifacts`.
-fn artifact_stream(
-    ctx: &Context,
-    api: Api<ExternalArtifact>,
-) -> impl futures::Stream<Item = Result<ExternalArtifact, watcher::Error>> + Send + 'static {
+/// The watch of one kind in one scope, cached (without managed fields) in `cache`, passing on every object it
+/// touched.
+fn cached_stream<K>(
+    cache: &WatchedCache<K>,
+    api: Api<K>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
     let (reader, writer) = reflector::store();
-    ctx.artifacts.add(reader);
+    cache.add(reader);
     watcher::watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|artifact: &mut ExternalArtifact| artifact.managed_fields_mut().clear())
-        .reflect(writer)
-        .touched_objects()
-}
-
-/// The JsonnetLibrary watch of one scope, cached (without managed fields) in the context's `libraries`.
-fn library_stream(
-    ctx: &Context,
-    api: Api<JsonnetLibrary>,
-) -> impl futures::Stream<Item = Result<JsonnetLibrary, watcher::Error>> + Send + 'static {
-    let (reader, writer) = reflector::store();
-    ctx.libraries.add(reader);
-    watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|library: &mut JsonnetLibrary| library.managed_fields_mut().clear())
+        .modify(|object: &mut K| object.managed_fields_mut().clear())
         .reflect(writer)
         .touched_objects()
 }
@@ -218,14 +209,14 @@ pub async fn run_controllers(
                 .with_config(controller::Config::default().concurrency(max_concurrent_reconciles));
             let library_sources = LibrarySources::default();
             let mut controller = controller
-                .watches_stream(library_stream(&ctx, api_in::<JsonnetLibrary>(&client, ns)), {
+                .watches_stream(cached_stream(&ctx.libraries, api_in::<JsonnetLibrary>(&client, ns)), {
                     let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
                     move |library| {
                         library_sources.observe(&library);
                         snippets_listing(&snippets.state(), &library)
                     }
                 })
-                .watches_stream(artifact_stream(&ctx, api_in::<ExternalArtifact>(&client, ns)), {
+                .watches_stream(cached_stream(&ctx.artifacts, api_in::<ExternalArtifact>(&client, ns)), {
                     let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
                     move |artifact| snippets_of_artifact(&snippets.state(), &library_sources, &artifact)
                 });
