@@ -31,9 +31,6 @@ pub enum Error {
     /// The namespace or name cannot be used as a storage key.
     #[error("invalid storage name: {0}")]
     Layout(#[from] LayoutError),
-    /// Adding or removing the finalizer failed.
-    #[error("finalizer: {0}")]
-    Finalizer(String),
     /// The configuration is invalid, or start-up failed.
     #[error("{0}")]
     Config(#[from] ConfigError),
@@ -54,7 +51,7 @@ impl Error {
             Self::Source(failure) => failure.reason(),
             Self::Render(error) => error.reason(),
             Self::Storage(_) | Self::Layout(_) => REASON_STORAGE_FAILED,
-            Self::Kube(_) | Self::Finalizer(_) => REASON_PUBLISH_FAILED,
+            Self::Kube(_) => REASON_PUBLISH_FAILED,
             Self::Config(_) | Self::Startup(_) | Self::LeaseLost(_) => REASON_INTERNAL,
         }
     }

@@ -312,7 +312,7 @@ mod tests {
             Error::Kube(kube::Error::Api(conflict.boxed())),
             Error::Storage(StoreError::Unavailable("LIST timed out".to_owned())),
             Error::Render(RenderError::EvaluationFailed("boom".to_owned())),
-            Error::Finalizer("cannot add the finalizer".to_owned()),
+            Error::InvalidSpec("spec.interval \"1s\" must be between 30s and 24h".to_owned()),
         ];
         let delays: Vec<Action> = failures.iter().map(|error| error_policy(web.clone(), error, ctx.clone())).collect();
         let doubling: Vec<Action> = [2, 4, 8, 16, 32].map(|s| Action::requeue(Duration::from_secs(s))).into();
