@@ -63,17 +63,14 @@ pub async fn gather(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Inputs> {
     })
 }
 
-/// Reads the libraries a snippet lists (from the watch's cache when the controllers run), in the order it lists them; a missing one is a `LibraryNotFound` failure.
+/// Reads the libraries a snippet lists (from the watch's cache when the controllers run), in the order it lists
+/// them; a missing one is a `LibraryNotFound` failure.
 async fn fetch_libraries(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Vec<JsonnetLibrary>> {
     let namespace = snippet.namespace().unwrap_or_default();
     let api: Api<JsonnetLibrary> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut libraries = Vec::with_capacity(snippet.spec.libraries.len());
     for name in &snippet.spec.libraries {
-        let library = if ctx.libraries.is_watched() {
-            ctx.libraries.get(&namespace, name).await
-        } else {
-            api.get_opt(name).await?
-        };
+        let library = ctx.libraries.get_or_read(&api, name).await?;
         let library = library.ok_or_else(|| library_not_found(name, &namespace))?;
         libraries.push(library);
     }

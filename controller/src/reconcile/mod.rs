@@ -24,7 +24,7 @@ pub mod watched;
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -130,17 +130,21 @@ fn reconcile_worthy(snippet: &JsonnetSnippet) -> Option<u64> {
 }
 
 /// The snippet watch of one scope: managed fields dropped (the largest part of an object, never read here) before
-/// the cache keeps it; only [`reconcile_worthy`] changes trigger.
+/// the cache keeps it; every event shows [`OwnWrites`](own_writes::OwnWrites) which of our writes landed; only
+/// [`reconcile_worthy`] changes trigger.
 fn snippet_stream(
+    ctx: &Arc<Context>,
     api: Api<JsonnetSnippet>,
     config: watcher::Config,
 ) -> (Store<JsonnetSnippet>, impl futures::Stream<Item = Result<JsonnetSnippet, watcher::Error>> + Send + 'static) {
     let (reader, writer) = reflector::store();
+    let ctx = ctx.clone();
     let stream = watcher::watcher(api, config)
         .default_backoff()
         .modify(|snippet: &mut JsonnetSnippet| snippet.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
+        .inspect_ok(move |snippet| ctx.own_writes.observe(snippet, FINALIZER))
         .predicate_filter(reconcile_worthy, PredicateConfig::default());
     (reader, stream)
 }
@@ -203,7 +207,7 @@ pub async fn run_controllers(
         .into_iter()
         .map(|namespace| {
             let ns = namespace.as_deref();
-            let (snippets, stream) = snippet_stream(api_in::<JsonnetSnippet>(&client, ns), config.clone());
+            let (snippets, stream) = snippet_stream(&ctx, api_in::<JsonnetSnippet>(&client, ns), config.clone());
             stores.push(snippets.clone());
             let controller = Controller::for_stream(stream, snippets.clone())
                 .with_config(controller::Config::default().concurrency(max_concurrent_reconciles));

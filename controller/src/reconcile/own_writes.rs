@@ -25,26 +25,10 @@ pub struct OwnWrites {
 impl OwnWrites {
     /// `snippet` with what we wrote since the watch last showed it; the same `Arc` when there is nothing newer.
     pub fn overlay(&self, snippet: Arc<JsonnetSnippet>, finalizer: &str) -> Arc<JsonnetSnippet> {
+        self.observe(&snippet, finalizer);
         let Some(uid) = snippet.uid() else { return snippet };
-        let status = {
-            let mut statuses = self.statuses.lock().unwrap_or_else(PoisonError::into_inner);
-            match statuses.get(&uid) {
-                Some(written) if snippet.status.as_ref() == Some(written) => {
-                    statuses.remove(&uid);
-                    None
-                }
-                written => written.cloned(),
-            }
-        };
-        let finalizer_missing = {
-            let mut added = self.finalized.lock().unwrap_or_else(PoisonError::into_inner);
-            if snippet.finalizers().iter().any(|f| f == finalizer) {
-                added.remove(&uid);
-                false
-            } else {
-                added.contains(&uid)
-            }
-        };
+        let status = self.statuses.lock().unwrap_or_else(PoisonError::into_inner).get(&uid).cloned();
+        let finalizer_missing = self.finalized.lock().unwrap_or_else(PoisonError::into_inner).contains(&uid);
         if status.is_none() && !finalizer_missing {
             return snippet;
         }
@@ -56,6 +40,22 @@ impl OwnWrites {
             updated.finalizers_mut().push(finalizer.to_owned());
         }
         Arc::new(updated)
+    }
+
+    /// Drops the writes `snippet`, as a watch event shows it, already carries. The snippet watch calls this for
+    /// every event, so an entry lasts while its write is in flight, not until the snippet's next reconcile (our
+    /// own status writes trigger none).
+    pub fn observe(&self, snippet: &JsonnetSnippet, finalizer: &str) {
+        let Some(uid) = snippet.uid() else { return };
+        {
+            let mut statuses = self.statuses.lock().unwrap_or_else(PoisonError::into_inner);
+            if statuses.get(&uid).is_some_and(|written| snippet.status.as_ref() == Some(written)) {
+                statuses.remove(&uid);
+            }
+        }
+        if snippet.finalizers().iter().any(|f| f == finalizer) {
+            self.finalized.lock().unwrap_or_else(PoisonError::into_inner).remove(&uid);
+        }
     }
 
     /// Records the status we applied to `snippet`.
@@ -125,6 +125,20 @@ mod tests {
         let caught_up = snippet("u1", Some("sha256:1"), true);
         assert!(Arc::ptr_eq(&writes.overlay(caught_up.clone(), FINALIZER), &caught_up));
         assert_eq!(writes.pending(), (0, 0), "entries go once the watch shows them");
+    }
+
+    #[test]
+    fn a_watch_event_showing_our_write_drops_it_without_a_reconcile() {
+        let writes = OwnWrites::default();
+        let stale = snippet("u1", None, false);
+        writes.added_finalizer(&stale);
+        let written = JsonnetSnippetStatus { revision: Some("sha256:2".to_owned()), ..JsonnetSnippetStatus::default() };
+        writes.wrote_status(&stale, &written);
+
+        writes.observe(&snippet("u1", Some("sha256:1"), true), FINALIZER);
+        assert_eq!(writes.pending(), (1, 0), "an older status is not ours: that write is still in flight");
+        writes.observe(&snippet("u1", Some("sha256:2"), true), FINALIZER);
+        assert_eq!(writes.pending(), (0, 0));
     }
 
     #[test]

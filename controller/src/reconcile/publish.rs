@@ -69,12 +69,8 @@ pub async fn publish(
     origin: Option<&SourceOrigin>,
 ) -> Result<()> {
     let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &snippet.namespace().unwrap_or_default());
-    let (namespace, name) = (snippet.namespace().unwrap_or_default(), snippet.name_any());
-    let existing = if ctx.artifacts.is_watched() {
-        ctx.artifacts.get(&namespace, &name).await
-    } else {
-        api.get_opt(&name).await?
-    };
+    let name = snippet.name_any();
+    let existing = ctx.artifacts.get_or_read(&api, &name).await?;
     let old_status = existing.as_ref().and_then(|ea| ea.status.clone()).unwrap_or_default();
     apply_object(&api, snippet, existing).await?;
     apply_status(ctx, &api, snippet, stored, origin, old_status).await?;

@@ -7,7 +7,9 @@
 use std::sync::{PoisonError, RwLock};
 
 use kube::Resource;
+use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef, Store};
+use serde::de::DeserializeOwned;
 
 /// The reflector stores of every watched scope for one kind.
 pub struct WatchedCache<K: Resource<DynamicType = ()> + Clone + 'static> {
@@ -41,8 +43,20 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> WatchedCache<K> {
         None
     }
 
-    /// Whether any store is registered (a context not run by the controllers has none, and reads instead).
-    pub fn is_watched(&self) -> bool {
+    /// The object `name` of `api`'s namespace: from the watch's cache when a scope is watched, else read from the
+    /// API server (a context not run by the controllers, such as a test calling a step directly, has no watch).
+    pub async fn get_or_read(&self, api: &Api<K>, name: &str) -> kube::Result<Option<K>>
+    where
+        K: DeserializeOwned + std::fmt::Debug,
+    {
+        if self.is_watched() {
+            Ok(self.get(api.namespace().unwrap_or_default(), name).await)
+        } else {
+            api.get_opt(name).await
+        }
+    }
+
+    fn is_watched(&self) -> bool {
         !self.stores.read().unwrap_or_else(PoisonError::into_inner).is_empty()
     }
 }
