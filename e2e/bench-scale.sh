@@ -165,18 +165,19 @@ touch "$WORK/namespaces-created" # from here on, cleanup deletes them
 k create namespace "$NS" >/dev/null
 k create namespace "$BARE_NS" >/dev/null
 
-# The measuring side, in Python: the snippets' shapes, the API server's counters, the waits, the edits, the report.
+# The measuring side, in Python: the snippets' shapes, the API server's counters (parsed by
+# e2e/apiserver_metrics.py, copied beside it to be imported), the waits, the edits, the report.
+cp "$E2E_DIR/apiserver_metrics.py" "$WORK/"
 cat >"$WORK/measure.py" <<'EOF'
 """bench-scale.sh's measuring side: objects, metrics, controller-metrics, sampler, wait-ready, sample-fetch, edits,
 delete-all, count, report (see main)."""
 import hashlib, io, json, os, queue, random, re, ssl, sys, tarfile, threading, time, urllib.error, urllib.request
 
+from apiserver_metrics import is_jaas, request_totals
+
 SERVER, CA, TOKEN_FILE, NS = (os.environ.get(k, "") for k in ("API_SERVER", "KUBE_CA", "KUBE_TOKEN", "NS"))
 SNIPPETS = f"/apis/jaas.metio.wtf/v1/namespaces/{NS}/jsonnetsnippets"
 ARTIFACTS = f"/apis/source.toolkit.fluxcd.io/v1/namespaces/{NS}/externalartifacts"
-# What JaaS reads and writes (events: "" or events.k8s.io); requests on other groups come from
-# kube-controller-manager and the API server itself and are listed apart.
-JAAS_GROUPS = {"jaas.metio.wtf", "source.toolkit.fluxcd.io", "events.k8s.io", "coordination.k8s.io"}
 
 TINY = """{
   apiVersion: 'v1',
@@ -324,18 +325,8 @@ def ready(snippet):
 
 
 def metrics():
-    """apiserver_request_total of resource requests, summed by `VERB resource[/subresource] group`."""
-    totals = {}
-    for line in call("/metrics").decode().splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
-        if not labels.get("resource"):
-            continue  # /metrics, discovery and other non-resource URLs
-        resource = labels["resource"] + ("/" + labels["subresource"] if labels.get("subresource") else "")
-        key = f"{labels['verb']} {resource} {labels.get('group') or 'core'}"
-        totals[key] = totals.get(key, 0) + float(line.rsplit(" ", 1)[1])
-    return totals
+    """The API server's request counters now (apiserver_metrics.request_totals)."""
+    return request_totals(call("/metrics").decode())
 
 
 def controller_metrics(url):
@@ -468,12 +459,19 @@ def edits(index, count, timeout, shape):
     PATCH until its ExternalArtifact's status.artifact names a new revision (published), and until that URL
     served the new tarball (fetchable)."""
     name = snippet_name(index)
-    artifact = json.loads(call(f"{ARTIFACTS}/{name}"))
+    path = f"{ARTIFACTS}?fieldSelector=metadata.name%3D{name}"
+
+    def listing():
+        """The ExternalArtifact and the list's resourceVersion: a watch must start from the collection's version,
+        not the object's, which may be older than the API server's watch window (410 Gone at every retry)."""
+        answer = json.loads(call(path))
+        return answer["items"][0], answer["metadata"]["resourceVersion"]
+
+    artifact, start_version = listing()
     current = artifact["status"]["artifact"]["revision"]
     events, stop = queue.Queue(), threading.Event()
 
     def watch(version):
-        path = f"{ARTIFACTS}?fieldSelector=metadata.name%3D{name}"
         while not stop.is_set():
             try:
                 version = follow(path, version, 300, lambda ea: events.put(
@@ -481,9 +479,10 @@ def edits(index, count, timeout, shape):
             except OSError:
                 version = None
             if version is None:
-                version = json.loads(call(f"{ARTIFACTS}/{name}"))["metadata"]["resourceVersion"]
+                relisted, version = listing()
+                events.put((time.monotonic(), relisted.get("status", {}).get("artifact") or {}))
 
-    threading.Thread(target=watch, args=(artifact["metadata"]["resourceVersion"],), daemon=True).start()
+    threading.Thread(target=watch, args=(start_version,), daemon=True).start()
     published, fetchable = [], []
     for edit in range(count):
         body = json.dumps({"spec": {"externalVariables": external_variables(
@@ -543,7 +542,7 @@ def report(config):
         if not ours:
             continue
         verb, resource, group = key.split()
-        if not (group in JAAS_GROUPS or (group == "core" and resource == "events")):
+        if not is_jaas(key):
             others.append(f"{verb} {resource} {ours:.0f}")
             continue
         rows.append((verb, resource if group == "core" else f"{resource} ({group})", ours))

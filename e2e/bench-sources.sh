@@ -95,18 +95,19 @@ k create namespace "$NS" >/dev/null
 touch "$WORK/namespace-created"
 
 # The measuring side, in Python: the API server through the admin token (as kube-start.sh's api() reads it), the
-# waits (a list, then a watch, each event timed), /metrics snapshots and the request table.
+# waits (a list, then a watch, each event timed), /metrics snapshots (parsed by e2e/apiserver_metrics.py, copied
+# beside it to be imported) and the request table.
+cp "$E2E_DIR/apiserver_metrics.py" "$WORK/"
 cat >"$WORK/measure.py" <<'EOF'
 """bench-sources.sh's measuring side: patch-status, wait-ready, wait-revisions, metrics, report (see main)."""
-import json, os, re, ssl, sys, threading, time, urllib.request
+import json, os, ssl, sys, threading, time, urllib.request
+
+from apiserver_metrics import is_jaas, request_totals
 
 SERVER, CA, TOKEN_FILE, NS = (os.environ[k] for k in ("API_SERVER", "KUBE_CA", "KUBE_TOKEN", "NS"))
 CONTEXT = ssl.create_default_context(cafile=CA)
 TOKEN = open(TOKEN_FILE).read().strip()
 SNIPPETS = f"/apis/jaas.metio.wtf/v1/namespaces/{NS}/jsonnetsnippets"
-# The API groups of what JaaS reads and writes (events: "" or events.k8s.io); requests on others come from
-# kube-controller-manager and the API server itself and are listed apart.
-JAAS_GROUPS = {"jaas.metio.wtf", "source.toolkit.fluxcd.io", "events.k8s.io", "coordination.k8s.io"}
 
 
 def api(path, method="GET", body=None, timeout=30):
@@ -208,23 +209,8 @@ def wait_for(done, n, timeout, controller, start):
 
 
 def metrics():
-    """apiserver_request_total of resource requests, summed by `VERB resource[/subresource] group`."""
-    totals = {}
-    for line in call("/metrics").decode().splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
-        if not labels.get("resource"):
-            continue  # /metrics, discovery and other non-resource URLs
-        resource = labels["resource"] + ("/" + labels["subresource"] if labels.get("subresource") else "")
-        key = f"{labels['verb']} {resource} {labels.get('group') or 'core'}"
-        totals[key] = totals.get(key, 0) + float(line.rsplit(" ", 1)[1])
-    return totals
-
-
-def is_jaas(key):
-    _verb, resource, group = key.split()
-    return group in JAAS_GROUPS or (group == "core" and resource == "events")
+    """The API server's request counters now (apiserver_metrics.request_totals)."""
+    return request_totals(call("/metrics").decode())
 
 
 def report(before, after, idle_after, n, own, window):

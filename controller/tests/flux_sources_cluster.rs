@@ -13,29 +13,28 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
 use std::path::Path;
 use std::pin::pin;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use cluster::snippets::{
+    self, READY_TIMEOUT, Readiness, delete_namespace_with_controller, readiness_of, wait_for_readiness,
+    wait_ready_revision,
+};
 use cluster::source_server::{
     Published, SourceServer, TarEntry, VENDORED, create_source, gzip_bomb, incompressible, jb_tree, kind_name,
     sha256_digest, tar_gz,
 };
-use cluster::{
-    BASE_URL, ControllerProcess, TestNamespace, TestStorage, client, eventually, install_crds, install_flux_source_crds,
-};
+use cluster::{ControllerProcess, TestNamespace, TestStorage, client, install_crds, install_flux_source_crds};
 use futures::TryStreamExt as _;
 use jaas_controller::conditions::{
     REASON_CROSS_NAMESPACE_REF_REJECTED, REASON_DEPENDENCY_CYCLE, REASON_SOURCE_FETCH_FAILED, REASON_SOURCE_NOT_FOUND,
     REASON_SOURCE_NOT_READY,
 };
-use jaas_controller::crd::{ExternalArtifact, FluxSourceKind, JsonnetLibrary, JsonnetSnippet};
-use jaas_shared::ArtifactKey;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use jaas_controller::crd::{ExternalArtifact, FluxSourceKind, JsonnetSnippet};
+use kube::api::Api;
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
 
-const READY_TIMEOUT: Duration = Duration::from_secs(90);
 /// The longest a re-render on a new source revision may take here (the target is 1 s).
 const RERENDER_BOUND: Duration = Duration::from_secs(5);
 const GIT: FluxSourceKind = FluxSourceKind::GitRepository;
@@ -73,60 +72,36 @@ impl World {
 
     /// Creates a JsonnetSnippet in the test's namespace.
     async fn create_snippet(&self, name: &str, spec: Value) {
-        let snippet = json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": name}, "spec": spec});
-        let api = Api::<JsonnetSnippet>::namespaced(self.client.clone(), &self.ns.name);
-        api.create(&PostParams::default(), &serde_json::from_value(snippet).unwrap()).await.unwrap();
+        snippets::create_snippet(&self.client, &self.ns.name, name, spec).await;
     }
 
     /// Creates a JsonnetLibrary in the test's namespace.
     async fn create_library(&self, name: &str, spec: Value) {
-        let library = json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetLibrary", "metadata": {"name": name}, "spec": spec});
-        let api = Api::<JsonnetLibrary>::namespaced(self.client.clone(), &self.ns.name);
-        api.create(&PostParams::default(), &serde_json::from_value(library).unwrap()).await.unwrap();
-    }
-
-    /// Waits until the snippet's Ready condition for its current generation satisfies `wanted`, printing each
-    /// state it passes through (so a timeout shows where it stuck).
-    async fn wait_for(&self, name: &str, what: &str, wanted: impl Fn(&Readiness) -> bool) -> Readiness {
-        let api = Api::<JsonnetSnippet>::namespaced(self.client.clone(), &self.ns.name);
-        let last_seen: Mutex<Option<Readiness>> = Mutex::default();
-        let what = format!("{}/{name} to be {what} (controller log: {})", self.ns.name, self.controller.log.display());
-        eventually(&what, READY_TIMEOUT, || async {
-            let readiness = readiness_of(&api.get(name).await.ok()?)?;
-            let mut last = last_seen.lock().unwrap();
-            if last.as_ref() != Some(&readiness) {
-                eprintln!("{}/{name}: {readiness:?}", self.ns.name);
-                *last = Some(readiness.clone());
-            }
-            wanted(&readiness).then_some(readiness)
-        })
-        .await
+        snippets::create_library(&self.client, &self.ns.name, name, spec).await;
     }
 
     /// Waits until the snippet is Ready with a revision other than `not`, and returns the revision.
     async fn wait_ready(&self, name: &str, not: Option<&str>) -> String {
-        let ready = self
-            .wait_for(name, "Ready with a new revision", |r| r.status == "True" && r.revision.as_deref() != not)
-            .await;
-        ready.revision.unwrap()
+        wait_ready_revision(&self.client, &self.ns.name, name, not).await
     }
 
     /// Waits until the snippet is Ready=False with `reason`.
     async fn wait_failed(&self, name: &str, reason: &str) -> Readiness {
-        self.wait_for(name, &format!("Ready=False {reason}"), |r| r.status == "False" && r.reason == reason).await
+        let what = format!("Ready=False {reason} (controller log: {})", self.controller.log.display());
+        wait_for_readiness(&self.client, &self.ns.name, name, &what, |r| r.status == "False" && r.reason == reason)
+            .await
     }
 
     /// The ExternalArtifact of the snippet `name`, if it exists.
     async fn external_artifact(&self, name: &str) -> Option<ExternalArtifact> {
-        Api::<ExternalArtifact>::namespaced(self.client.clone(), &self.ns.name).get_opt(name).await.unwrap()
+        snippets::external_artifact(&self.client, &self.ns.name, name).await
     }
 
     /// The files of the artifact the snippet's ExternalArtifact points at, read from storage.
     async fn published_files(&self, name: &str) -> BTreeMap<String, String> {
         let ea = self.external_artifact(name).await.expect("an ExternalArtifact");
         let url = ea.status.unwrap().artifact.unwrap().url;
-        let key = ArtifactKey::parse_url_path(url.strip_prefix(BASE_URL).unwrap()).unwrap();
-        let bytes = self.storage.store.get(&key, None).await.unwrap().bytes().await.unwrap();
+        let bytes = self.storage.bytes_at(&url).await.unwrap_or_else(|| panic!("no artifact in storage at {url}"));
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
         let mut files = BTreeMap::new();
         for entry in archive.entries().unwrap() {
@@ -145,42 +120,13 @@ impl World {
 
     /// Deletes the namespace while the controller runs, waits until its snippets are withdrawn, then stops the
     /// controller, which must exit cleanly.
-    async fn finish(mut self) {
-        let name = self.ns.name.clone();
-        self.ns.delete().await;
-        let snippets = Api::<JsonnetSnippet>::namespaced(self.client.clone(), &name);
-        eventually("the namespace's snippets to be withdrawn", READY_TIMEOUT, || async {
-            snippets.list(&ListParams::default()).await.ok()?.items.is_empty().then_some(())
-        })
-        .await;
-        self.controller.terminate();
-        let status = self.controller.wait_exit(Duration::from_secs(30)).await;
-        assert!(status.success(), "{}", self.controller.logs());
+    async fn finish(self) {
+        let Self { client, ns, mut controller, .. } = self;
+        delete_namespace_with_controller(&client, ns).await;
+        controller.terminate();
+        let status = controller.wait_exit(Duration::from_secs(30)).await;
+        assert!(status.success(), "{}", controller.logs());
     }
-}
-
-/// A snippet's Ready condition and published revision, as of its current generation.
-#[derive(Debug, Clone, PartialEq)]
-struct Readiness {
-    status: String,
-    reason: String,
-    message: String,
-    revision: Option<String>,
-}
-
-/// The readiness of `snippet`, or `None` while its status describes an older generation.
-fn readiness_of(snippet: &JsonnetSnippet) -> Option<Readiness> {
-    let status = snippet.status.as_ref()?;
-    if status.observed_generation != snippet.metadata.generation {
-        return None;
-    }
-    let ready = status.conditions.iter().find(|c| c.type_ == "Ready")?;
-    Some(Readiness {
-        status: format!("{:?}", ready.status),
-        reason: ready.reason.clone(),
-        message: ready.message.clone(),
-        revision: status.revision.clone(),
-    })
 }
 
 /// `spec.sourceRef` naming `kind`/`name`.
@@ -384,9 +330,7 @@ async fn snippets_sourcing_each_other_report_a_dependency_cycle() {
     let revision = world.wait_ready("ping", None).await;
     world.wait_ready("pong", None).await;
     let published = world.external_artifact("ping").await.unwrap().status.unwrap().artifact;
-    let snippets = Api::<JsonnetSnippet>::namespaced(world.client.clone(), &world.ns.name);
-    let edit = Patch::Merge(json!({"spec": chained_to("pong")}));
-    snippets.patch("ping", &PatchParams::default(), &edit).await.unwrap();
+    snippets::edit_snippet(&world.client, &world.ns.name, "ping", chained_to("pong")).await;
     let failed = world.wait_failed("ping", REASON_DEPENDENCY_CYCLE).await;
     assert!(failed.message.contains("ping") && failed.message.contains("pong"), "{}", failed.message);
     assert_eq!(failed.revision, Some(revision), "the last good revision stays published");

@@ -164,12 +164,17 @@ impl TestStorage {
         self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
-    /// Downloads what an artifact URL points at (by reading storage, as the artifact server would) and returns
-    /// the bytes' `sha256:<hex>`, or `None` when the object does not exist.
-    pub async fn digest_at(&self, url: &str) -> Option<String> {
+    /// Downloads what an artifact URL points at (by reading storage, as the artifact server would), or `None`
+    /// when the object does not exist.
+    pub async fn bytes_at(&self, url: &str) -> Option<bytes::Bytes> {
         let path = url.strip_prefix(BASE_URL).expect("artifact URLs start with the base URL");
         let key = ArtifactKey::parse_url_path(path).expect("the URL path is a valid artifact path");
-        let bytes = self.store.get(&key, None).await.ok()?.bytes().await.ok()?;
+        self.store.get(&key, None).await.ok()?.bytes().await.ok()
+    }
+
+    /// The `sha256:<hex>` of what an artifact URL points at, or `None` when the object does not exist.
+    pub async fn digest_at(&self, url: &str) -> Option<String> {
+        let bytes = self.bytes_at(url).await?;
         Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes))))
     }
 

@@ -1,12 +1,18 @@
-//! Snippets on the API server, as the cluster tests create, edit and watch them: a ConfigMap snippet's Jsonnet,
-//! readiness of the current generation, waiting for a new revision, checking what is published, and a test's
-//! start (CRDs, namespace, storage, one controller) and end (the namespace withdrawn while the controller runs).
+//! Snippets (and libraries) on the API server, as the cluster tests create, edit and watch them: a ConfigMap
+//! snippet's Jsonnet, readiness of the current generation, waiting for a Ready condition or a new revision, checking
+//! what is published, and a test's start (CRDs, namespace, storage, one controller) and end (the namespace withdrawn
+//! while the controller runs).
 
+use std::fmt::Debug;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use jaas_controller::crd::{ExternalArtifact, JsonnetSnippet};
-use kube::Client;
+use jaas_controller::crd::{ExternalArtifact, JsonnetLibrary, JsonnetSnippet};
+use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::{ControllerProcess, TestNamespace, TestStorage, client, eventually, install_crds};
@@ -18,16 +24,51 @@ pub fn configmap(name: &str, value: &str) -> String {
 }
 
 pub async fn create_snippet(client: &Client, ns: &str, name: &str, spec: serde_json::Value) {
-    let snippet: JsonnetSnippet = serde_json::from_value(
-        json!({"apiVersion": "jaas.metio.wtf/v1", "kind": "JsonnetSnippet", "metadata": {"name": name}, "spec": spec}),
-    )
-    .unwrap();
-    Api::<JsonnetSnippet>::namespaced(client.clone(), ns).create(&PostParams::default(), &snippet).await.unwrap();
+    create_named::<JsonnetSnippet>(client, ns, name, spec).await;
+}
+
+pub async fn create_library(client: &Client, ns: &str, name: &str, spec: serde_json::Value) {
+    create_named::<JsonnetLibrary>(client, ns, name, spec).await;
+}
+
+/// Creates one of our namespaced kinds, `K`, named `name` with `spec`.
+async fn create_named<K>(client: &Client, ns: &str, name: &str, spec: serde_json::Value)
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + Debug + Serialize + DeserializeOwned,
+{
+    let object =
+        json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "metadata": {"name": name}, "spec": spec});
+    let object: K = serde_json::from_value(object).unwrap();
+    Api::<K>::namespaced(client.clone(), ns).create(&PostParams::default(), &object).await.unwrap();
 }
 
 pub async fn edit_snippet(client: &Client, ns: &str, name: &str, spec: serde_json::Value) {
     let patch = Patch::Merge(json!({"spec": spec}));
     Api::<JsonnetSnippet>::namespaced(client.clone(), ns).patch(name, &PatchParams::default(), &patch).await.unwrap();
+}
+
+/// A snippet's Ready condition and published revision, as of its current generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readiness {
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub revision: Option<String>,
+}
+
+/// The readiness of `snippet`, or `None` while its status describes an older generation.
+pub fn readiness_of(snippet: &JsonnetSnippet) -> Option<Readiness> {
+    let status = snippet.status.as_ref()?;
+    if status.observed_generation != snippet.metadata.generation {
+        return None;
+    }
+    let ready = status.conditions.iter().find(|c| c.type_ == "Ready")?;
+    Some(Readiness {
+        status: format!("{:?}", ready.status),
+        reason: ready.reason.clone(),
+        message: ready.message.clone(),
+        revision: status.revision.clone(),
+    })
 }
 
 /// The Ready condition's (status, reason) and the published revision, for the current generation only.
@@ -39,23 +80,38 @@ pub async fn readiness(client: &Client, ns: &str, name: &str) -> Option<(String,
             return None;
         }
     };
-    let status = snippet.status?;
-    if status.observed_generation != snippet.metadata.generation {
-        return None;
-    }
-    let ready = status.conditions.iter().find(|c| c.type_ == "Ready")?;
-    Some((format!("{:?}", ready.status), ready.reason.clone(), status.revision))
+    let Readiness { status, reason, revision, .. } = readiness_of(&snippet)?;
+    Some((status, reason, revision))
+}
+
+/// Waits until the snippet's readiness for its current generation satisfies `wanted` (`what` says what that is,
+/// for the timeout's message), printing each state it passes through so a timeout shows where it stuck.
+pub async fn wait_for_readiness(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    wanted: impl Fn(&Readiness) -> bool,
+) -> Readiness {
+    let api = Api::<JsonnetSnippet>::namespaced(client.clone(), ns);
+    let last_seen: Mutex<Option<Readiness>> = Mutex::default();
+    eventually(&format!("{ns}/{name} to be {what}"), READY_TIMEOUT, || async {
+        let readiness = readiness_of(&api.get(name).await.ok()?)?;
+        let mut last = last_seen.lock().unwrap();
+        if last.as_ref() != Some(&readiness) {
+            eprintln!("{ns}/{name}: {readiness:?}");
+            *last = Some(readiness.clone());
+        }
+        wanted(&readiness).then_some(readiness)
+    })
+    .await
 }
 
 /// Waits until the snippet is Ready with a revision other than `not`, and returns it.
 pub async fn wait_ready_revision(client: &Client, ns: &str, name: &str, not: Option<&str>) -> String {
-    eventually(&format!("{ns}/{name} to be Ready with a new revision"), READY_TIMEOUT, || async {
-        match readiness(client, ns, name).await? {
-            (status, _, Some(revision)) if status == "True" && Some(revision.as_str()) != not => Some(revision),
-            _ => None,
-        }
-    })
-    .await
+    let is_new = |r: &Readiness| r.status == "True" && r.revision.is_some() && r.revision.as_deref() != not;
+    let ready = wait_for_readiness(client, ns, name, "Ready with a new revision", is_new).await;
+    ready.revision.unwrap()
 }
 
 pub async fn external_artifact(client: &Client, ns: &str, name: &str) -> Option<ExternalArtifact> {
