@@ -7,6 +7,7 @@
 use std::io;
 
 use super::gzip::reproducible_gzip;
+use super::request::check_file_path;
 
 /// One file of an artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +18,18 @@ pub struct TarEntry {
     pub content: Vec<u8>,
 }
 
-/// Packs `entries` into a reproducible tar.gz. Paths must be unique; they are sorted here.
+/// Packs `entries` into a reproducible tar.gz. Paths must be unique clean relative paths (as a request's files are);
+/// they are sorted here. Any other path is refused, never rewritten: the `tar` crate checks a name only as far as
+/// its first 100 bytes fit the header, and would pack `<long name>/../x` as it is.
 pub fn reproducible_tar_gz(mut entries: Vec<TarEntry>) -> io::Result<Vec<u8>> {
+    if let Some((entry, why)) =
+        entries.iter().find_map(|entry| check_file_path(&entry.path).err().map(|why| (entry, why)))
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("the artifact cannot contain {:?}: {why}", entry.path),
+        ));
+    }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(pair) = entries.windows(2).find(|pair| pair[0].path == pair[1].path) {
         return Err(io::Error::new(

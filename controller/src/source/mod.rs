@@ -5,13 +5,19 @@
 
 mod args;
 mod cache;
+#[cfg(test)]
+mod crafted_archive;
 mod digest;
+#[cfg(test)]
+mod digest_properties;
 mod error;
 mod fetch;
 mod symlink;
 #[cfg(test)]
 mod testing;
 mod untar;
+#[cfg(test)]
+mod untar_properties;
 
 pub use args::{SourceArgs, SourceLimits};
 pub use cache::{SourceCache, SourceTree};
