@@ -66,8 +66,8 @@ pub fn clean_tree_path(path: &str) -> String {
     path.split('/').filter(|part| !part.is_empty() && *part != ".").collect::<Vec<_>>().join("/")
 }
 
-/// The directory a `sourceRef.path` names inside a source's extracted `tree` (the whole tree without one); it must exist, be a directory and, with
-/// every symlink resolved, stay inside the tree.
+/// The directory a `sourceRef.path` names inside a source's extracted `tree` (the whole tree without one); it must
+/// exist, be a directory and, with every symlink resolved, stay inside the tree.
 pub fn narrow_to_source_path(tree: &Path, path: Option<&str>) -> Result<PathBuf, String> {
     let Some(path) = path.map(clean_tree_path).filter(|path| !path.is_empty()) else {
         return Ok(tree.to_path_buf());

@@ -1,7 +1,7 @@
-//! The controller against a real kube-apiserver (`KUBECONFIG`, required) with real `jaas run` processes:
-//! publishing verifiable artifacts, re-rendering on snippet and library edits, failures that keep the last good
-//! artifact, `spec.interval` re-renders, deletion (and giving up on storage that keeps failing it), history with a grace period that survives a
-//! restart, and leader hand-over on SIGTERM.
+//! The controller against a real kube-apiserver (`KUBECONFIG`, required) with real `jaas run` processes: publishing
+//! verifiable artifacts, re-rendering on snippet and library edits, failures that keep the last good artifact,
+//! `spec.interval` re-renders, deletion (and giving up on storage that keeps failing it), history with a grace period
+//! that survives a restart, and leader hand-over on SIGTERM.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 

@@ -1,6 +1,6 @@
-//! The S3 backend on aws-sdk-s3 (rustls with ring, no aws-lc): objects at `<prefix>/<namespace>/<name>/sha256-<hex>.tar.gz`
-//! in one bucket. Every call is bounded by timeouts and a few retries, so a down server gives
-//! [`StoreError::Unavailable`] within seconds, never a hang.
+//! The S3 backend on aws-sdk-s3 (rustls with ring, no aws-lc): objects at
+//! `<prefix>/<namespace>/<name>/sha256-<hex>.tar.gz` in one bucket. Every call is bounded by timeouts and a few
+//! retries, so a down server gives [`StoreError::Unavailable`] within seconds, never a hang.
 
 use std::time::{Duration, SystemTime};
 

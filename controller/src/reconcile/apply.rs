@@ -1,7 +1,7 @@
-//! The apply half of a reconcile: one snippet's pipeline, read top to bottom in [`apply`]. Inputs (its
-//! libraries and Flux sources, the render request, their fingerprint) → decision (the render memo: render now, or wait) → render →
-//! store → publish (the ExternalArtifact and its status) → retention → the snippet's status. A failed render,
-//! store or publish leaves the last good artifact published; a suspended snippet stops before the inputs.
+//! The apply half of a reconcile: one snippet's pipeline, read top to bottom in [`apply`]. Inputs (its libraries and
+//! Flux sources, the render request, their fingerprint) → decision (the render memo: render now, or wait) → render →
+//! store → publish (the ExternalArtifact and its status) → retention → the snippet's status. A failed render, store or
+//! publish leaves the last good artifact published; a suspended snippet stops before the inputs.
 
 use std::time::{Duration, Instant, SystemTime};
 

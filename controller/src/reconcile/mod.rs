@@ -1,9 +1,9 @@
-//! Reconciling JsonnetSnippets: the finalizer around the apply and cleanup halves, the error policy, and the
-//! wiring of kube-runtime `Controller`s (one per watched namespace, or one for all), each watching snippets and
-//! what they read or publish: libraries, the Flux source kinds the cluster serves, ExternalArtifacts (see
-//! [`triggers`]). One snippet's apply is a pipeline of steps, each a module: [`inputs`] (with [`sources`]) → the
-//! render [`memo`]'s decision → [`artifact`] (render, store) → [`publish`] → [`retention`] → [`status`]; [`apply`]
-//! calls them in order. Every step reads the shared [`Context`]; none imports this module.
+//! Reconciling JsonnetSnippets: the finalizer around the apply and cleanup halves, the error policy, and the wiring of
+//! kube-runtime `Controller`s (one per watched namespace, or one for all), each watching snippets and what they read or
+//! publish: libraries, the Flux source kinds the cluster serves, ExternalArtifacts (see [`triggers`]). One snippet's
+//! apply is a pipeline of steps, each a module: [`inputs`] (with [`sources`]) → the render [`memo`]'s decision →
+//! [`artifact`] (render, store) → [`publish`] → [`retention`] → [`status`]; [`apply`] calls them in order. Every step
+//! reads the shared [`Context`]; none imports this module.
 
 pub mod apply;
 pub mod artifact;

@@ -128,8 +128,9 @@ pub fn snippets_of_artifact(
     concerned
 }
 
-/// The Flux source kinds the API server serves in `namespace` (or the cluster), in `source.toolkit.fluxcd.io/v1`. A kind it does not serve (Flux not installed) is left out and
-/// logged: snippets naming it report `SourceNotFound`, and nothing watches it.
+/// The Flux source kinds the API server serves in `namespace` (or the cluster), in `source.toolkit.fluxcd.io/v1`. A
+/// kind it does not serve (Flux not installed) is left out and logged: snippets naming it report `SourceNotFound`, and
+/// nothing watches it.
 pub async fn served_source_kinds(client: &Client, namespace: Option<&str>) -> BTreeSet<FluxSourceKind> {
     let mut served = BTreeSet::new();
     let Some((group, version)) = FLUX_SOURCE_API_VERSION.split_once('/') else { return served };

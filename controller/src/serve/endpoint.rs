@@ -1,7 +1,8 @@
-//! The render endpoint, `GET|HEAD /<endpoint-path>/<snippet...>?<tla>=<value>...`: the one handler of the render
-//! port, read top to bottom in [`handle`]. Method → format → cache (with `If-None-Match`; a hit touches no file)
-//! → snippet (resolved once per file generation) → arguments → a place among the pending evaluations (else 503) → evaluation through the shared [`Renderer`] (out of
-//! process, killed at `--evaluation-timeout`) → encoding, bounded by `--max-output-bytes`.
+//! The render endpoint, `GET|HEAD /<endpoint-path>/<snippet...>?<tla>=<value>...`: the one handler of the render port,
+//! read top to bottom in [`handle`]. Method → format → cache (with `If-None-Match`; a hit touches no file) → snippet
+//! (resolved once per file generation) → arguments → a place among the pending evaluations (else 503) → evaluation
+//! through the shared [`Renderer`] (out of process, killed at `--evaluation-timeout`) → encoding, bounded by
+//! `--max-output-bytes`.
 
 use std::sync::Arc;
 use std::time::Instant;
