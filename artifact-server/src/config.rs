@@ -11,7 +11,7 @@ use jaas_shared::config::StorageArgs;
 use jaas_shared::process::{BindAddress, LogFormat};
 use serde::{Deserialize, Serialize};
 
-use crate::server::ServerSettings;
+use crate::server::{ConnectionLimits, ServerSettings};
 
 /// Command-line arguments of `jaas-artifact-server`.
 #[derive(Debug, Clone, clap::Parser, Serialize, Deserialize)]
@@ -57,6 +57,33 @@ pub struct ServerArgs {
     /// Worker threads serving artifacts; 0 means one per CPU.
     #[arg(long, env = "JAAS_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Most connections open at once, over all workers (at least 1 per worker); beyond it new connections wait in
+    /// the listen backlog until one closes. Each costs two file descriptors and about 10 KiB of memory while open
+    /// (glibc's allocator may keep up to twice that after waves of connections): the default stays inside the
+    /// chart's 256 MiB memory limit with a full cache.
+    #[arg(long, env = "JAAS_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
+    /// Connections the kernel queues before they are accepted (the kernel caps it at `net.core.somaxconn`).
+    #[arg(long, env = "JAAS_LISTEN_BACKLOG", default_value_t = 1024)]
+    pub listen_backlog: u32,
+    /// How long a connection may wait, idle, for its next request (e.g. "5s"); 0 closes it after each response.
+    #[arg(long, env = "JAAS_KEEP_ALIVE", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// Time a client has to send a whole request head, however slowly it trickles in (e.g. "5s"): the first
+    /// request of a connection is answered 408, a later one has its connection closed; 0 turns the limit off.
+    #[arg(long, env = "JAAS_CLIENT_REQUEST_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub client_request_timeout: Duration,
+    /// Time a client has to acknowledge the end of a connection once the server closes it (e.g. "1s").
+    #[arg(long, env = "JAAS_CLIENT_DISCONNECT_TIMEOUT", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub client_disconnect_timeout: Duration,
+    /// Longest a response may go without its client taking the next chunk (up to 256 KiB), or wait for storage,
+    /// before the connection is closed (e.g. "60s"; keep it above --backend-timeout); 0 turns the limit off.
+    #[arg(long, env = "JAAS_CLIENT_SEND_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub client_send_timeout: Duration,
     /// Where the artifacts are.
     #[command(flatten)]
     #[serde(flatten)]
@@ -76,6 +103,14 @@ impl ServerArgs {
             retry_after: self.retry_after,
             shutdown_timeout: self.shutdown_timeout,
             workers: self.workers,
+            connections: ConnectionLimits {
+                max_connections: self.max_connections,
+                listen_backlog: self.listen_backlog,
+                keep_alive: self.keep_alive,
+                client_request_timeout: self.client_request_timeout,
+                client_disconnect_timeout: self.client_disconnect_timeout,
+                client_send_timeout: self.client_send_timeout,
+            },
         }
     }
 }
@@ -171,6 +206,13 @@ mod tests {
         assert_eq!(settings.cache_revalidate_after, Duration::from_secs(10));
         assert_eq!(settings.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(args.log_format, LogFormat::Json);
+        let connections = settings.connections;
+        assert_eq!(connections.max_connections, 8192);
+        assert_eq!(connections.listen_backlog, 1024);
+        assert_eq!(connections.keep_alive, Duration::from_secs(5));
+        assert_eq!(connections.client_request_timeout, Duration::from_secs(5));
+        assert_eq!(connections.client_disconnect_timeout, Duration::from_secs(1));
+        assert_eq!(connections.client_send_timeout, Duration::from_mins(1));
     }
 
     #[test]
@@ -182,6 +224,34 @@ mod tests {
             assert_eq!(args.settings().cache_revalidate_after, expected, "{text}");
         }
         assert!(ServerArgs::try_parse_from(["jaas-artifact-server", "--cache-revalidate-after", "soon"]).is_err());
+    }
+
+    #[test]
+    fn connection_limits_take_flags_and_zero() {
+        let args = ServerArgs::try_parse_from([
+            "jaas-artifact-server",
+            "--max-connections",
+            "50",
+            "--listen-backlog",
+            "16",
+            "--keep-alive",
+            "0",
+            "--client-request-timeout",
+            "250ms",
+            "--client-disconnect-timeout",
+            "2s",
+            "--client-send-timeout",
+            "0",
+        ])
+        .unwrap();
+        let connections = args.settings().connections;
+        assert_eq!((connections.max_connections, connections.listen_backlog), (50, 16));
+        assert_eq!(connections.keep_alive, Duration::ZERO);
+        assert_eq!(connections.client_request_timeout, Duration::from_millis(250));
+        assert_eq!(connections.client_disconnect_timeout, Duration::from_secs(2));
+        assert_eq!(connections.client_send_timeout, Duration::ZERO);
+        assert!(ServerArgs::try_parse_from(["jaas-artifact-server", "--keep-alive", "forever"]).is_err());
+        assert!(ServerArgs::try_parse_from(["jaas-artifact-server", "--max-connections", "-1"]).is_err());
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! Runs the two HTTP servers (artifacts; health and metrics) until SIGTERM or SIGINT, then shuts both down
-//! gracefully: no new connections, in-flight responses get `--shutdown-timeout` to finish.
+//! gracefully: no new connections, in-flight responses get `--shutdown-timeout` to finish. The artifact port
+//! bounds what clients may hold: connections, and the time of every stage of a request ([`ConnectionLimits`]).
+
+mod connection_guard;
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{ServerHandle, Service as _};
+use actix_web::http::KeepAlive;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use jaas_shared::ArtifactStore;
@@ -17,6 +22,7 @@ use crate::cache::ArtifactCache;
 use crate::metrics::ServerMetrics;
 use crate::response;
 use crate::serve::{ArtifactService, handle};
+use connection_guard::{ConnectionGuard, GuardLimits, ResponseInFlight};
 
 /// What the servers need to know, independent of how it was configured.
 #[derive(Debug, Clone)]
@@ -39,6 +45,25 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// Worker threads of the artifact server; 0 means one per CPU.
     pub workers: usize,
+    /// What clients of the artifact port may hold, and for how long.
+    pub connections: ConnectionLimits,
+}
+
+/// Limits on the artifact port's clients, so that slow, idle or many connections cannot exhaust the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Most connections open at once over all workers; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Connections the kernel queues before they are accepted.
+    pub listen_backlog: u32,
+    /// How long an idle connection waits for its next request; zero: closed after each response.
+    pub keep_alive: Duration,
+    /// Time to send a whole request head; zero: no limit.
+    pub client_request_timeout: Duration,
+    /// Time a client has to acknowledge the server closing the connection.
+    pub client_disconnect_timeout: Duration,
+    /// Longest a response may go without progress (storage answering, the client taking a chunk); zero: no limit.
+    pub client_send_timeout: Duration,
 }
 
 /// What the health and metrics port reports.
@@ -82,17 +107,36 @@ pub async fn run(settings: ServerSettings, store: Arc<dyn ArtifactStore>) -> any
     let shutdown = shutdown_signal().context("listening for SIGTERM and SIGINT")?;
     let grace = settings.shutdown_timeout.as_secs().max(1);
 
-    let mut artifacts = HttpServer::new(move || App::new().app_data(service.clone()).default_service(web::to(handle)))
-        .disable_signals()
-        .shutdown_timeout(grace)
-        .h1_write_buffer_size(response::MEMORY_CHUNK);
-    if settings.workers > 0 {
-        artifacts = artifacts.workers(settings.workers);
-    }
-    let artifacts = artifacts
-        .bind(settings.artifact_address)
-        .with_context(|| format!("binding the artifact port {}", settings.artifact_address))?
-        .run();
+    let limits = settings.connections;
+    let guard = ConnectionGuard::start(GuardLimits::of(&limits)).context("starting the connection guard")?;
+    let workers = match settings.workers {
+        0 => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        n => n,
+    };
+
+    let artifacts = HttpServer::new(move || {
+        App::new()
+            .app_data(service.clone())
+            .wrap_fn(|request, service| {
+                let in_flight = ResponseInFlight::begin(&request);
+                let response = service.call(request);
+                async move { Ok(response.await?.map_body(|_, body| in_flight.track(body))) }
+            })
+            .default_service(web::to(handle))
+    })
+    .on_connect(move |io, extensions| guard.on_connect(io, extensions))
+    .disable_signals()
+    .shutdown_timeout(grace)
+    .h1_write_buffer_size(response::MEMORY_CHUNK)
+    .workers(workers)
+    .max_connections(limits.max_connections.div_ceil(workers).max(1))
+    .backlog(limits.listen_backlog)
+    .keep_alive(if limits.keep_alive.is_zero() { KeepAlive::Disabled } else { KeepAlive::Timeout(limits.keep_alive) })
+    .client_request_timeout(limits.client_request_timeout)
+    .client_disconnect_timeout(limits.client_disconnect_timeout)
+    .bind(settings.artifact_address)
+    .with_context(|| format!("binding the artifact port {}", settings.artifact_address))?
+    .run();
     let probes_server = serve_probes(settings.metrics_address, probes, settings.shutdown_timeout)
         .with_context(|| format!("binding the metrics port {}", settings.metrics_address))?;
     tracing::info!(artifacts = %settings.artifact_address, metrics = %settings.metrics_address, "listening");

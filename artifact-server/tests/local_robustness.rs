@@ -67,6 +67,23 @@ fn hostile_paths_sent_raw_never_reach_storage_nor_5xx() {
         format!("/team-a/web/{file}?x=1"),
         format!("/team-a/{}/{file}", "a".repeat(16 * 1024)),
         format!("http://127.0.0.1/../team-a/web/{file}"),
+        // Backslashes, overlong UTF-8 and look-alike dots, percent-encoded, in the forms other servers decoded.
+        format!("/team-a/web%5c..%5c..%5cteam-a%5cweb/{file}"),
+        format!("/team-a/%2E%2E/%2E%2E%2Fteam-a/web/{file}"),
+        format!("/team-a/.%2e/.%2e/team-a/web/{file}"),
+        format!("/team-a/%c0%ae%c0%ae/%c0%ae%c0%ae%c0%afteam-a/web/{file}"),
+        format!("/team-a/%e0%80%ae%e0%80%ae/web/{file}"),
+        format!("/team-a/%e2%80%a4%e2%80%a4/web/{file}"),
+        format!("/team-a/%ef%bc%8e%ef%bc%8e/web/{file}"),
+        format!("/team-a/%u002e%u002e/web/{file}"),
+        format!("/team-a/..;/..;/team-a/web/{file}"),
+        format!("/team-a/./web/{file}"),
+        // Absolute and doubled paths.
+        "/etc/passwd".to_owned(),
+        "//etc/passwd".to_owned(),
+        format!("/team-a/web//{file}"),
+        format!("/team-a/web/%2fetc%2fpasswd/{file}"),
+        "file:///etc/passwd".to_owned(),
         "*".to_owned(),
         "/".to_owned(),
         "/team-a".to_owned(),
@@ -85,6 +102,8 @@ fn hostile_paths_sent_raw_never_reach_storage_nor_5xx() {
     for raw in [
         &b"GET /team-a/web\0/x HTTP/1.1\r\nHost: x\r\n\r\n"[..],
         "GET /tëam/web/x HTTP/1.1\r\nHost: x\r\n\r\n".as_bytes(),
+        "GET /team-a/\u{2024}\u{2024}/web/x HTTP/1.1\r\nHost: x\r\n\r\n".as_bytes(),
+        &b"GET /team-a/\xc0\xae\xc0\xae/web/x HTTP/1.1\r\nHost: x\r\n\r\n"[..],
     ] {
         if let Ok(response) = request_bytes(server.port, raw) {
             assert!((400..500).contains(&response.status), "{raw:?}: {}", response.status);

@@ -136,6 +136,16 @@ impl Server {
         self.metric("jaas_server_backend_duration_seconds_count")
     }
 
+    /// Whether the process is still running (it has neither exited nor crashed).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// How many file descriptors the process holds, from `/proc/<pid>/fd`.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, Iterator::count)
+    }
+
     /// A raw request to the artifact port.
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         request(self.port, "GET", path, headers).unwrap()
@@ -192,6 +202,48 @@ pub fn request_bytes(port: u16, raw: &[u8]) -> std::io::Result<Response> {
     let mut received = Vec::new();
     stream.read_to_end(&mut received)?;
     Ok(parse_response(&received))
+}
+
+/// What came back for raw bytes the server may refuse part-way (an oversized head is answered, then reset).
+#[derive(Debug)]
+pub struct Exchange {
+    /// The first response, if a whole head arrived.
+    pub response: Option<Response>,
+    /// Every byte read before the connection ended.
+    pub received: Vec<u8>,
+}
+
+/// Sends raw bytes and reads until the server closes the connection, keeping what arrived even when writing or
+/// reading ends with a reset (the server may answer and close before it has read everything).
+pub fn exchange(port: u16, raw: &[u8]) -> std::io::Result<Exchange> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let _ = stream.write_all(raw);
+    let mut received = Vec::new();
+    let mut buffer = vec![0; 64 << 10];
+    while let Ok(n @ 1..) = stream.read(&mut buffer) {
+        received.extend_from_slice(&buffer[..n]);
+    }
+    let response = received.windows(4).any(|w| w == b"\r\n\r\n").then(|| parse_response(&received));
+    Ok(Exchange { response, received })
+}
+
+/// Raises this process's soft limit on open files to its hard limit (children inherit it) with prlimit(1), as the
+/// workspace forbids the unsafe setrlimit call; returns the soft limit now in force.
+pub fn raise_open_files_limit() -> u64 {
+    let soft_and_hard = || {
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap().to_owned();
+        let fields: Vec<u64> = line.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        (fields[0], fields.get(1).copied().unwrap_or(fields[0]))
+    };
+    let (soft, hard) = soft_and_hard();
+    if soft < hard {
+        let limit = format!("--nofile={hard}:{hard}");
+        let pid = std::process::id().to_string();
+        let _ = Command::new("prlimit").args(["--pid", &pid, &limit]).stderr(Stdio::null()).status();
+    }
+    soft_and_hard().0
 }
 
 /// Parses a complete response.

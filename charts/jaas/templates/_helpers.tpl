@@ -171,6 +171,22 @@ envFrom:
     - name: JAAS_SHUTDOWN_TIMEOUT
       value: {{ . | quote }}
     {{- end }}
+    {{- with .Values.server.connections }}
+    {{- if .max }}
+    - name: JAAS_MAX_CONNECTIONS
+      value: {{ .max | int64 | quote }}
+    {{- end }}
+    {{- if .listenBacklog }}
+    - name: JAAS_LISTEN_BACKLOG
+      value: {{ .listenBacklog | int64 | quote }}
+    {{- end }}
+    {{- range $name, $value := dict "JAAS_KEEP_ALIVE" .keepAlive "JAAS_CLIENT_REQUEST_TIMEOUT" .requestTimeout "JAAS_CLIENT_DISCONNECT_TIMEOUT" .disconnectTimeout "JAAS_CLIENT_SEND_TIMEOUT" .sendTimeout }}
+    {{- if $value }}
+    - name: {{ $name }}
+      value: {{ $value | quote }}
+    {{- end }}
+    {{- end }}
+    {{- end }}
     {{- include "jaas.storageEnv" . | nindent 4 }}
     {{- with .Values.server.extraEnv }}
     {{- toYaml . | nindent 4 }}

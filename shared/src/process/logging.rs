@@ -17,9 +17,14 @@ pub enum LogFormat {
     Text,
 }
 
+/// The filter without `RUST_LOG`: `info`, but not actix-http's ERROR line for every malformed request a client
+/// sends (a hostile client could flood the log with them; the access log and `jaas_server_requests_total` still
+/// count each one).
+pub const DEFAULT_FILTER: &str = "info,actix_http::h1::dispatcher=off";
+
 /// Installs the global subscriber. Calling it twice keeps the first one (tests may race to install theirs).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     // Colours only on a terminal: escape codes in a log file or a collector are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
