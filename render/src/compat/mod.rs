@@ -14,6 +14,7 @@ mod misc;
 mod number;
 mod parse_yaml;
 mod parse_yaml_scalar;
+mod tanka;
 mod toml;
 mod yaml;
 mod yaml_key;
@@ -34,6 +35,7 @@ use jrsonnet_gcmodule::{Cc, Trace};
 /// The wrapper keeps using `stdlib`'s settings (ext vars, native functions, trace printer, path resolver), so
 /// ext vars added to `stdlib` after this call are still seen.
 pub fn register(stdlib: jrsonnet_stdlib::ContextInitializer) -> GoCompatStd {
+    tanka::register_natives(&stdlib);
     GoCompatStd::new(stdlib)
 }
 
