@@ -113,7 +113,8 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         Err(error) => return fail(&RenderError::Internal(format!("cannot locate the jaas binary: {error}"))),
     };
     let renderer = Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
-        .with_recycling(args.limits.recycling());
+        .with_recycling(args.limits.recycling())
+        .with_max_output_bytes(args.limits.max_evaluation_output_bytes);
     let artifact = match renderer.render(&request).await {
         Ok(artifact) => artifact,
         Err(error) => return fail(&error),

@@ -32,7 +32,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         WorkerCommand::current_exe().map_err(|e| Error::Startup(format!("cannot find our own binary: {e}")))?;
     let renderer = Arc::new(
         Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
-            .with_recycling(args.limits.recycling()),
+            .with_recycling(args.limits.recycling())
+            .with_max_output_bytes(args.limits.max_evaluation_output_bytes),
     );
     let ready = Arc::new(AtomicBool::new(false));
     let sample = {

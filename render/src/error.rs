@@ -34,6 +34,15 @@ pub enum RenderError {
         /// The configured limit in bytes.
         limit: u64,
     },
+    /// The evaluated value's JSON is longer than `--max-evaluation-output-bytes`; it was not read, so the renderer's
+    /// memory stays bounded whatever a snippet produces.
+    #[error("the evaluated value is {size} bytes of JSON, more than the limit of {limit} bytes")]
+    OutputTooLarge {
+        /// Length of the worker's reply in bytes.
+        size: u64,
+        /// The configured limit in bytes.
+        limit: u64,
+    },
     /// The evaluated value is not something Flux can apply (e.g. a document without `kind`).
     #[error("invalid output: {0}")]
     InvalidOutput(String),
@@ -53,6 +62,7 @@ impl RenderError {
             Self::EvaluationTimeout(_) => "EvaluationTimeout",
             Self::StackOverflow(_) => "StackOverflow",
             Self::ArtifactTooLarge { .. } => "ArtifactTooLarge",
+            Self::OutputTooLarge { .. } => "OutputTooLarge",
             Self::InvalidOutput(_) => "InvalidOutput",
             Self::Internal(_) => "Internal",
         }
@@ -74,6 +84,7 @@ mod tests {
             (RenderError::EvaluationTimeout(Duration::from_secs(1)), "EvaluationTimeout"),
             (RenderError::StackOverflow(String::new()), "StackOverflow"),
             (RenderError::ArtifactTooLarge { size: 2, limit: 1 }, "ArtifactTooLarge"),
+            (RenderError::OutputTooLarge { size: 2, limit: 1 }, "OutputTooLarge"),
             (RenderError::InvalidOutput(String::new()), "InvalidOutput"),
             (RenderError::Internal(String::new()), "Internal"),
         ];

@@ -1,8 +1,8 @@
 //! The warm worker pool: jobs go to an idle worker process, or to one started for them (lazily, so a pool never
 //! holds more workers than jobs ran at once), and the worker goes back to the pool afterwards. A worker is
 //! replaced after `--worker-max-evaluations` jobs or once its resident memory exceeds `--worker-max-rss-bytes`; one
-//! that times out is killed, and one that ends, answers garbage or fails internally is discarded. The caller bounds
-//! how many jobs run at once.
+//! that times out is killed, and one that ends, answers garbage, fails internally or replies more than
+//! `--max-evaluation-output-bytes` (its reply left unread) is discarded. The caller bounds how many jobs run at once.
 
 use std::{
     collections::BTreeSet,
@@ -15,9 +15,9 @@ use std::{
 
 use crate::{
     RenderError, WorkerCommand,
-    limits::Recycling,
+    limits::{DEFAULT_MAX_EVALUATION_OUTPUT_BYTES, Recycling},
     pool_process::WorkerProcess,
-    protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header},
+    protocol::{FrameTooLarge, WorkerJob, WorkerReply, WorkerTask, decode_reply, frame_header, reported_failure},
 };
 
 /// Counts of what happened to the pool's workers, since the pool was made. Workers alive = `started` minus all the
@@ -51,6 +51,8 @@ enum Retirement {
 pub struct WorkerPool {
     command: WorkerCommand,
     recycling: Recycling,
+    /// The longest reply read from a worker; a longer one fails the job with `OutputTooLarge`.
+    max_reply_bytes: u64,
     idle: Mutex<Vec<WorkerProcess>>,
     /// Pids of the workers started and not yet retired, idle or busy.
     live: Arc<Mutex<BTreeSet<u32>>>,
@@ -64,6 +66,7 @@ impl WorkerPool {
         Self {
             command,
             recycling,
+            max_reply_bytes: DEFAULT_MAX_EVALUATION_OUTPUT_BYTES,
             idle: Mutex::new(Vec::new()),
             live: Arc::default(),
             started: AtomicU64::new(0),
@@ -77,6 +80,13 @@ impl WorkerPool {
         Self { recycling, ..self }
     }
 
+    /// The same pool, failing a job whose reply is longer than `max_reply_bytes` (read no further) with
+    /// [`RenderError::OutputTooLarge`] and discarding its worker.
+    #[must_use]
+    pub fn with_max_reply_bytes(self, max_reply_bytes: u64) -> Self {
+        Self { max_reply_bytes, ..self }
+    }
+
     /// Runs `task` on a worker, which must answer within `timeout`.
     pub async fn run(&self, task: WorkerTask, timeout: Duration) -> Result<WorkerReply, RenderError> {
         let mut checkout = self.checkout()?;
@@ -87,25 +97,34 @@ impl WorkerPool {
             // Its successor starts while it does its last job, so no job waits for a process start.
             self.start_spare();
         }
-        let reply = match tokio::time::timeout(timeout, worker.exchange(&job)).await {
+        let reply = match tokio::time::timeout(timeout, worker.exchange(&job, self.max_reply_bytes)).await {
             Err(_elapsed) => {
                 checkout.retire(Retirement::Timeout).await;
                 return Err(RenderError::EvaluationTimeout(timeout));
             }
-            Ok(exchanged) => {
-                exchanged.and_then(|payload| serde_json::from_slice::<WorkerReply>(&payload).map_err(Into::into))
-            }
+            Ok(exchanged) => exchanged.and_then(|payload| decode_reply(&payload)),
         };
         let reply = match reply {
             Ok(reply) => reply,
-            Err(cause) => return Err(checkout.into_crash_error(&cause).await),
+            Err(cause) => {
+                if let Some(too_large) = cause.get_ref().and_then(|e| e.downcast_ref::<FrameTooLarge>()) {
+                    // The worker is blocked writing the rest of its reply: it goes, and its heap with it.
+                    let error = RenderError::OutputTooLarge { size: too_large.length, limit: too_large.limit };
+                    checkout.retire(Retirement::Discarded).await;
+                    return Err(error);
+                }
+                return Err(checkout.into_crash_error(&cause).await);
+            }
         };
         worker_answered(checkout.worker());
         match retirement_after(checkout.worker(), &reply, self.recycling) {
             Some(reason) => checkout.retire(reason).await,
             None => checkout.release(),
         }
-        Ok(reply)
+        Ok(match reply {
+            WorkerReply::Failed(failure) => WorkerReply::Failed(reported_failure(failure)),
+            evaluated @ WorkerReply::Evaluated(_) => evaluated,
+        })
     }
 
     /// What happened to the workers so far.

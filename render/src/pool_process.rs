@@ -14,6 +14,10 @@ use crate::{RenderError, WorkerCommand, pool_stderr::StderrTail, protocol::read_
 
 /// Text the Rust runtime prints when a thread overflows its native stack, just before aborting.
 const NATIVE_STACK_OVERFLOW: &str = "has overflowed its stack";
+/// The start of the line the Rust runtime prints when an allocation fails, just before aborting: `memory allocation
+/// of N bytes failed`. A snippet causes it by building a value larger than memory, e.g. a string doubled in a loop
+/// (jrsonnet concatenates lazily, then allocates the whole string at once to write it out).
+const ALLOCATION_FAILED: &str = "memory allocation of ";
 /// How much of a crashed worker's stderr is quoted in the error.
 const STDERR_TAIL_CHARS: usize = 2000;
 /// How long a worker that stopped answering may take to exit before it is killed.
@@ -65,11 +69,11 @@ impl WorkerProcess {
         !matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sends one job frame and reads the reply frame's payload.
-    pub async fn exchange(&mut self, job_frame: &[u8]) -> io::Result<Vec<u8>> {
+    /// Sends one job frame and reads the reply frame's payload, refusing (unread) one over `max_reply_bytes`.
+    pub async fn exchange(&mut self, job_frame: &[u8], max_reply_bytes: u64) -> io::Result<Vec<u8>> {
         self.stdin.write_all(job_frame).await?;
         self.stdin.flush().await?;
-        read_frame_async(&mut self.stdout).await
+        read_frame_async(&mut self.stdout, max_reply_bytes).await
     }
 
     /// The resident set size in bytes, as the kernel reports it; `None` where there is no `/proc`. Read after
@@ -120,6 +124,13 @@ fn crashed(status: &str, cause: &io::Error, diagnostics: &str) -> RenderError {
             "the evaluation overflowed the worker's native stack; reduce recursion depth".to_owned(),
         );
     }
+    if let Some(failed) =
+        diagnostics.lines().find(|line| line.starts_with(ALLOCATION_FAILED) && line.ends_with("failed"))
+    {
+        return RenderError::EvaluationFailed(format!(
+            "the evaluation builds a value too large for memory ({failed}), such as a string doubled in a loop"
+        ));
+    }
     let tail: String = {
         let chars: Vec<char> = diagnostics.trim().chars().collect();
         chars[chars.len().saturating_sub(STDERR_TAIL_CHARS)..].iter().collect()
@@ -141,10 +152,13 @@ mod tests {
     }
 
     #[test]
-    fn crash_messages_distinguish_native_stack_overflow() {
+    fn crash_messages_distinguish_native_stack_overflow_and_failed_allocations() {
         let overflow =
             crashed("signal: 6", &eof(), "thread 'jsonnet-eval' has overflowed its stack\nfatal runtime error");
         assert_eq!(overflow.reason(), "StackOverflow");
+        let huge = crashed("signal: 6 (SIGABRT)", &eof(), "memory allocation of 281474976710689 bytes failed\n");
+        assert_eq!(huge.reason(), "EvaluationFailed");
+        assert!(huge.to_string().contains("too large for memory (memory allocation of 281474976710689 bytes failed)"));
         let other = crashed("signal: 11 (SIGSEGV)", &eof(), "boom");
         assert_eq!(
             other,

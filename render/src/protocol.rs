@@ -15,6 +15,9 @@ use super::{RenderError, RenderRequest};
 const MAX_HEADER_BYTES: usize = 21;
 /// Most of a frame's payload allocated before its bytes arrive, so that a bogus length cannot reserve gigabytes.
 const MAX_PREALLOCATED_BYTES: usize = 64 * 1024 * 1024;
+/// The deepest value a reply can carry: serde_json reads 127 levels of arrays and objects (its recursion limit,
+/// which keeps a hostile value from overflowing the renderer's native stack), one of which is the reply's envelope.
+pub const MAX_VALUE_DEPTH: usize = 126;
 
 /// One message to a worker: a task, and whether another will follow.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +58,83 @@ pub enum WorkerReply {
     Failed(RenderError),
 }
 
+/// A frame announced as longer than its reader accepts; its payload was left unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a frame of {length} bytes, more than the {limit} bytes accepted")]
+pub struct FrameTooLarge {
+    /// The length the frame's header announced.
+    pub length: u64,
+    /// The most the reader accepts.
+    pub limit: u64,
+}
+
+/// Decodes a reply's payload. A value nested deeper than [`MAX_VALUE_DEPTH`] is the snippet's
+/// [`RenderError::InvalidOutput`], not a broken worker: its reply was complete.
+pub fn decode_reply(payload: &[u8]) -> io::Result<WorkerReply> {
+    serde_json::from_slice(payload).or_else(|error| {
+        let depth = nesting_depth(payload).saturating_sub(1);
+        if depth <= MAX_VALUE_DEPTH {
+            return Err(error.into());
+        }
+        Ok(WorkerReply::Failed(RenderError::InvalidOutput(format!(
+            "the value nests arrays and objects {depth} levels deep; at most {MAX_VALUE_DEPTH} levels are supported"
+        ))))
+    })
+}
+
+/// The deepest nesting of arrays and objects in a JSON text; brackets inside strings do not count. Counted
+/// without recursion, so any depth is safe to measure.
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0_usize, 0_usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    deepest
+}
+
+/// How a worker words a panic of the evaluation it answers for: an `Internal` failure, since the worker ends after
+/// it (its state after a panic is unknown).
+const PANICKED: &str = "the evaluation panicked: ";
+/// The panic std raises when a size to allocate does not fit the address space: a string or array the program
+/// builds by repetition (`'x' * 1e20`).
+const CAPACITY_OVERFLOW: &str = "capacity overflow";
+
+/// The failure a worker replies for a panic with `message`.
+pub fn panic_failure(message: &str) -> RenderError {
+    RenderError::Internal(format!("{PANICKED}{message}"))
+}
+
+/// The failure a renderer reports for the one its worker replied: a capacity overflow is the program's own
+/// `EvaluationFailed` (it asked for a value larger than memory); every other failure stays as it is.
+pub fn reported_failure(failure: RenderError) -> RenderError {
+    match failure {
+        RenderError::Internal(message) if message.strip_prefix(PANICKED) == Some(CAPACITY_OVERFLOW) => {
+            RenderError::EvaluationFailed(format!(
+                "the evaluation builds a value too large for memory ({CAPACITY_OVERFLOW}), such as a string \
+                 repeated 1e20 times"
+            ))
+        }
+        other => other,
+    }
+}
+
 /// The header that goes before a payload of `length` bytes.
 pub fn frame_header(length: usize) -> String {
     format!("{length}\n")
@@ -91,14 +171,19 @@ pub fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(payload))
 }
 
-/// Reads one frame's payload from an async stream; an ended stream is an error, since a reply was due.
-pub async fn read_frame_async(input: &mut (impl AsyncBufRead + Unpin)) -> io::Result<Vec<u8>> {
+/// Reads one frame's payload from an async stream; an ended stream is an error, since a reply was due. A frame
+/// longer than `max_length` is not read: the error (kind `FileTooLarge`) carries a [`FrameTooLarge`].
+pub async fn read_frame_async(input: &mut (impl AsyncBufRead + Unpin), max_length: u64) -> io::Result<Vec<u8>> {
     let mut header = Vec::new();
     (&mut *input).take(MAX_HEADER_BYTES as u64).read_until(b'\n', &mut header).await?;
     if header.is_empty() {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the stream ended before a frame"));
     }
     let length = parse_frame_header(&header)?;
+    if length as u64 > max_length {
+        let too_large = FrameTooLarge { length: length as u64, limit: max_length };
+        return Err(io::Error::new(io::ErrorKind::FileTooLarge, too_large));
+    }
     let mut payload = Vec::with_capacity(length.min(MAX_PREALLOCATED_BYTES));
     (&mut *input).take(length as u64).read_to_end(&mut payload).await?;
     check_complete(&payload, length)?;
@@ -144,9 +229,9 @@ mod tests {
     async fn the_async_reader_reads_what_the_writer_wrote() {
         let bytes = framed(&[b"one", b"two\n"]);
         let mut input = bytes.as_slice();
-        assert_eq!(read_frame_async(&mut input).await.unwrap(), b"one");
-        assert_eq!(read_frame_async(&mut input).await.unwrap(), b"two\n");
-        let ended = read_frame_async(&mut input).await.unwrap_err();
+        assert_eq!(read_frame_async(&mut input, u64::MAX).await.unwrap(), b"one");
+        assert_eq!(read_frame_async(&mut input, 4).await.unwrap(), b"two\n");
+        let ended = read_frame_async(&mut input, u64::MAX).await.unwrap_err();
         assert_eq!(ended.kind(), io::ErrorKind::UnexpectedEof);
     }
 
@@ -162,12 +247,49 @@ mod tests {
         ];
         for (bytes, kind, message) in cases {
             let sync = read_frame(&mut &bytes[..]).unwrap_err();
-            let async_ = read_frame_async(&mut &bytes[..]).await.unwrap_err();
+            let async_ = read_frame_async(&mut &bytes[..], u64::MAX).await.unwrap_err();
             for error in [sync, async_] {
                 assert_eq!(error.kind(), kind, "{:?}", String::from_utf8_lossy(bytes));
                 assert!(error.to_string().contains(message), "{error} lacks {message:?}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_frame_over_the_limit_is_refused_unread() {
+        let bytes = framed(&[b"0123456789", b"next"]);
+        let mut input = bytes.as_slice();
+        let error = read_frame_async(&mut input, 9).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::FileTooLarge);
+        let too_large = error.get_ref().and_then(|e| e.downcast_ref::<FrameTooLarge>()).unwrap();
+        assert_eq!(*too_large, FrameTooLarge { length: 10, limit: 9 });
+        assert!(input.starts_with(b"0123456789"), "the payload is left unread");
+    }
+
+    /// A reply carrying `depth` levels of nested arrays, with brackets in a string that must not count.
+    fn nested_reply(depth: usize) -> Vec<u8> {
+        format!(r#"{{"evaluated":{}"[[{{\"]]"{}}}"#, "[".repeat(depth), "]".repeat(depth)).into_bytes()
+    }
+
+    #[test]
+    fn a_value_nested_deeper_than_serde_reads_is_invalid_output() {
+        let deepest = decode_reply(&nested_reply(MAX_VALUE_DEPTH)).unwrap();
+        assert!(matches!(deepest, WorkerReply::Evaluated(_)), "{deepest:?}");
+        let WorkerReply::Failed(error) = decode_reply(&nested_reply(MAX_VALUE_DEPTH + 1)).unwrap() else { panic!() };
+        assert_eq!(error.reason(), "InvalidOutput");
+        assert!(error.to_string().contains("127 levels deep; at most 126"), "{error}");
+        let garbage = decode_reply(b"{\"evaluated\":[1,}").unwrap_err();
+        assert_eq!(garbage.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_capacity_overflow_is_the_programs_failure_and_other_panics_are_internal() {
+        let overflow = reported_failure(panic_failure("capacity overflow"));
+        assert_eq!(overflow.reason(), "EvaluationFailed");
+        assert!(overflow.to_string().contains("too large for memory (capacity overflow)"), "{overflow}");
+        let other = panic_failure("index out of bounds");
+        assert_eq!(reported_failure(other.clone()), other);
+        assert_eq!(other.to_string(), "internal error: the evaluation panicked: index out of bounds");
     }
 
     #[test]

@@ -61,6 +61,13 @@ impl Renderer {
         Self { pool: self.pool.with_recycling(recycling), ..self }
     }
 
+    /// The same renderer, failing an evaluation whose value is more than `max_bytes` of JSON with
+    /// [`RenderError::OutputTooLarge`] (`--max-evaluation-output-bytes`; 32 MiB until this is called).
+    #[must_use]
+    pub fn with_max_output_bytes(self, max_bytes: u64) -> Self {
+        Self { pool: self.pool.with_max_reply_bytes(max_bytes), ..self }
+    }
+
     /// Number of evaluations running right now.
     pub fn in_flight(&self) -> usize {
         self.max_concurrent - self.permits.available_permits()

@@ -25,7 +25,7 @@ use jrsonnet_evaluator::manifest::JsonFormat;
 use super::{
     EVALUATION_STACK_BYTES, RenderError,
     evaluate::{Cleanup, evaluate_and_manifest, prepare_thread},
-    protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, read_frame, write_frame},
+    protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, panic_failure, read_frame, write_frame},
 };
 
 /// What goes before and after the value's JSON text in a successful reply: serde's encoding of
@@ -76,8 +76,7 @@ fn serve_jobs(jobs: &Receiver<WorkerJob>) {
         let sent = match panic::catch_unwind(AssertUnwindSafe(|| answer(job))) {
             Ok(sent) => sent,
             Err(panic) => {
-                let message = format!("the evaluation panicked: {}", panic_message(panic.as_ref()));
-                let _ = send_failure(RenderError::Internal(message));
+                let _ = send_failure(panic_failure(&panic_message(panic.as_ref())));
                 process::exit(1);
             }
         };

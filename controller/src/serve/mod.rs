@@ -47,7 +47,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let worker = WorkerCommand::current_exe().map_err(|e| format!("cannot find our own binary: {e}"))?;
     let renderer = Arc::new(
         Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
-            .with_recycling(args.limits.recycling()),
+            .with_recycling(args.limits.recycling())
+            .with_max_output_bytes(args.limits.max_evaluation_output_bytes),
     );
     let metrics = ServeMetrics::new().map_err(|e| format!("cannot register metrics: {e}"))?;
     let watched: Vec<_> = catalog.roots().into_iter().chain(library_paths.iter().cloned()).collect();

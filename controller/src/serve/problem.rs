@@ -109,7 +109,7 @@ impl Problem {
     pub fn evaluation(error: &RenderError, path: &str, roots: &[String]) -> Self {
         let code = match error {
             RenderError::EvaluationTimeout(_) => ProblemCode::EvaluationTimeout,
-            RenderError::ArtifactTooLarge { .. } => ProblemCode::OutputTooLarge,
+            RenderError::ArtifactTooLarge { .. } | RenderError::OutputTooLarge { .. } => ProblemCode::OutputTooLarge,
             RenderError::Internal(_) => ProblemCode::InternalError,
             RenderError::InvalidSpec(_)
             | RenderError::LibraryNotFound(_)

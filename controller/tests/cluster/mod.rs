@@ -5,6 +5,7 @@
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod probes;
 pub mod process;
 pub mod snippets;
 pub mod source_server;
