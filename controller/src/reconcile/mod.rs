@@ -138,13 +138,14 @@ fn snippet_stream(
     config: watcher::Config,
 ) -> (Store<JsonnetSnippet>, impl futures::Stream<Item = Result<JsonnetSnippet, watcher::Error>> + Send + 'static) {
     let (reader, writer) = reflector::store();
+    ctx.own_writes.watch(reader.clone());
     let ctx = ctx.clone();
     let stream = watcher::watcher(api, config)
         .default_backoff()
         .modify(|snippet: &mut JsonnetSnippet| snippet.managed_fields_mut().clear())
         .reflect(writer)
+        .inspect_ok(move |event| ctx.own_writes.observe_event(event, FINALIZER))
         .applied_objects()
-        .inspect_ok(move |snippet| ctx.own_writes.observe(snippet, FINALIZER))
         .predicate_filter(reconcile_worthy, PredicateConfig::default());
     (reader, stream)
 }

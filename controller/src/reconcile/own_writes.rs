@@ -7,11 +7,20 @@
 //! manager) and a new leader starts with an empty memory and a fresh list. Entries are keyed by UID, so a snippet
 //! deleted and created again under the same name starts clean, and an entry is dropped as soon as the watch shows
 //! the write, so the memory holds only writes still in flight.
+//!
+//! The copy a reconcile is handed was taken when it was queued; the watch may show our write (and drop its entry)
+//! after that. So [`OwnWrites::overlay`] reads the entries first and then the watch's newest copy (from the stores
+//! [`OwnWrites::watch`] registers): an entry missing by then was dropped by the watch, which had already put the
+//! newer copy into its store. For the same reason an entry goes only once the store holds what dropped it: on an
+//! `Apply` event (the reflector applied it before we see it), and after a relist only at `InitDone`, when the
+//! relisted objects replace the store's (an `InitApply` object is still in the reflector's buffer).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kube::ResourceExt;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 
 use crate::crd::{JsonnetSnippet, JsonnetSnippetStatus};
 
@@ -20,6 +29,7 @@ use crate::crd::{JsonnetSnippet, JsonnetSnippetStatus};
 pub struct OwnWrites {
     statuses: Mutex<HashMap<String, JsonnetSnippetStatus>>,
     finalized: Mutex<HashSet<String>>,
+    stores: Mutex<Vec<Store<JsonnetSnippet>>>,
 }
 
 impl OwnWrites {
@@ -29,6 +39,8 @@ impl OwnWrites {
         let Some(uid) = snippet.uid() else { return snippet };
         let status = self.statuses.lock().unwrap_or_else(PoisonError::into_inner).get(&uid).cloned();
         let finalizer_missing = self.finalized.lock().unwrap_or_else(PoisonError::into_inner).contains(&uid);
+        // Only after the entries: see the module docs.
+        let snippet = self.newest(snippet, &uid);
         if status.is_none() && !finalizer_missing {
             return snippet;
         }
@@ -42,10 +54,40 @@ impl OwnWrites {
         Arc::new(updated)
     }
 
-    /// Drops the writes `snippet`, as a watch event shows it, already carries. The snippet watch calls this for
-    /// every event, so an entry lasts while its write is in flight, not until the snippet's next reconcile (our
-    /// own status writes trigger none).
-    pub fn observe(&self, snippet: &JsonnetSnippet, finalizer: &str) {
+    /// Registers the store of a snippet watch, whose newest copies [`Self::overlay`] prefers.
+    pub fn watch(&self, store: Store<JsonnetSnippet>) {
+        self.stores.lock().unwrap_or_else(PoisonError::into_inner).push(store);
+    }
+
+    /// The newest copy of `snippet` (the same object, `uid`) a registered store holds, else `snippet`.
+    fn newest(&self, snippet: Arc<JsonnetSnippet>, uid: &str) -> Arc<JsonnetSnippet> {
+        let reference = ObjectRef::from_obj(&*snippet);
+        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        stores
+            .iter()
+            .find_map(|store| store.get(&reference))
+            .filter(|newest| newest.uid().as_deref() == Some(uid))
+            .unwrap_or(snippet)
+    }
+
+    /// Drops the writes a watch event, already applied to the registered stores, shows (see the module docs).
+    pub fn observe_event(&self, event: &watcher::Event<JsonnetSnippet>, finalizer: &str) {
+        match event {
+            watcher::Event::Apply(snippet) => self.observe(snippet, finalizer),
+            watcher::Event::InitDone => {
+                let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                for snippet in stores.iter().flat_map(Store::state) {
+                    self.observe(&snippet, finalizer);
+                }
+            }
+            watcher::Event::Init | watcher::Event::InitApply(_) | watcher::Event::Delete(_) => {}
+        }
+    }
+
+    /// Drops the writes `snippet`, as the store now holds it, already carries. The snippet watch calls this for
+    /// every event ([`Self::observe_event`]), so an entry lasts while its write is in flight, not until the
+    /// snippet's next reconcile (our own status writes trigger none).
+    fn observe(&self, snippet: &JsonnetSnippet, finalizer: &str) {
         let Some(uid) = snippet.uid() else { return };
         {
             let mut statuses = self.statuses.lock().unwrap_or_else(PoisonError::into_inner);
@@ -151,5 +193,53 @@ mod tests {
         assert!(Arc::ptr_eq(&writes.overlay(new.clone(), FINALIZER), &new));
         writes.forget(&old);
         assert_eq!(writes.pending(), (0, 0));
+    }
+
+    #[test]
+    fn a_copy_taken_before_the_watch_showed_our_write_is_replaced_by_the_watched_one() {
+        use kube::runtime::{reflector, watcher};
+
+        let writes = OwnWrites::default();
+        let (store, mut reflected) = reflector::store();
+        writes.watch(store);
+        let queued = snippet("u1", Some("sha256:1"), true);
+        reflected.apply_watcher_event(&watcher::Event::Apply(JsonnetSnippet::clone(&queued)));
+        let written = JsonnetSnippetStatus { revision: Some("sha256:2".to_owned()), ..JsonnetSnippetStatus::default() };
+        writes.wrote_status(&queued, &written);
+        // The watch shows the write (store first, then the entry goes) before the queued reconcile starts.
+        let watched = snippet("u1", Some("sha256:2"), true);
+        reflected.apply_watcher_event(&watcher::Event::Apply(JsonnetSnippet::clone(&watched)));
+        writes.observe(&watched, FINALIZER);
+        assert_eq!(writes.pending(), (0, 0));
+        let seen = writes.overlay(queued, FINALIZER);
+        assert_eq!(seen.status.as_ref().and_then(|s| s.revision.as_deref()), Some("sha256:2"), "not the queued copy");
+    }
+
+    #[test]
+    fn a_relisted_write_is_dropped_only_once_the_relist_replaced_the_store() {
+        use kube::runtime::{reflector, watcher};
+
+        let writes = OwnWrites::default();
+        let (store, mut reflected) = reflector::store();
+        writes.watch(store);
+        let stale = snippet("u1", None, true);
+        reflected.apply_watcher_event(&watcher::Event::Apply(JsonnetSnippet::clone(&stale)));
+        let written = JsonnetSnippetStatus { revision: Some("sha256:1".to_owned()), ..JsonnetSnippetStatus::default() };
+        writes.wrote_status(&stale, &written);
+
+        // The watch broke before the write's event; the relist shows it.
+        let relisted = watcher::Event::InitApply(JsonnetSnippet::clone(&snippet("u1", Some("sha256:1"), true)));
+        for event in [watcher::Event::Init, relisted] {
+            reflected.apply_watcher_event(&event);
+            writes.observe_event(&event, FINALIZER);
+        }
+        assert_eq!(writes.pending(), (1, 0), "the store still holds the stale copy");
+        let seen = writes.overlay(stale.clone(), FINALIZER);
+        assert_eq!(seen.status.as_ref(), Some(&written));
+
+        reflected.apply_watcher_event(&watcher::Event::InitDone);
+        writes.observe_event(&watcher::Event::InitDone, FINALIZER);
+        assert_eq!(writes.pending(), (0, 0));
+        assert_eq!(writes.overlay(stale, FINALIZER).status.as_ref(), Some(&written));
     }
 }
