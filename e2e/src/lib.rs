@@ -1,5 +1,13 @@
 //! Helpers shared by the end-to-end tests: the test environment (tools and servers named by the variables that
-//! `e2e/run-tests.sh` exports) and running external commands with their output kept for error messages.
+//! `e2e/run-tests.sh` exports) and running external commands with their output kept for error messages; and, in
+//! modules, what the tests that run JaaS as real processes share: the API-server side ([`cluster`]), the child
+//! processes ([`processes`]), one installation of both binaries on a storage backend ([`stack`]) and what a Flux
+//! consumer does with a published artifact ([`flux`]).
+
+pub mod cluster;
+pub mod flux;
+pub mod processes;
+pub mod stack;
 
 use std::io::Write;
 use std::path::PathBuf;

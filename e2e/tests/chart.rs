@@ -6,15 +6,12 @@
 //! Needs `JAAS_HELM`, `JAAS_KUBECTL`, `KUBECONFIG` and `kubernetes-validate` on PATH (`bash e2e/run-tests.sh`), and
 //! the `jaas` binary built into the same target directory.
 
-#[path = "story/processes.rs"]
-mod processes;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use jaas_e2e::{repo_root, required_env, run};
+use jaas_e2e::{processes, repo_root, required_env, run};
 use serde_json::{Value, json};
 
 /// A supported values combination, the kinds its rendering must contain, whether the artifact server runs

@@ -5,21 +5,14 @@
 //! everything. Needs `KUBECONFIG` (e2e/kube-start.sh) and, for S3, the variables of e2e/s3-start.sh; run by
 //! `bash e2e/run-tests.sh`. What it measures is written to stderr, uncaptured, so CI logs show the story.
 
-mod cluster;
-mod flux;
-mod processes;
-mod stack;
-
 use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use jaas_e2e::{repo_root, required_env, run};
+use jaas_e2e::cluster::{self, external_artifacts, libraries, snippets};
+use jaas_e2e::stack::{Backend, Binaries, Stack};
+use jaas_e2e::{flux, processes, repo_root, required_env};
 use serde_json::{Value, json};
-
-use crate::cluster::{external_artifacts, libraries, snippets};
-use crate::stack::{Backend, Binaries, Stack};
 
 /// The snippet's name (from e2e/fixtures/story/snippet.yaml).
 const SNIPPET: &str = "story";
@@ -143,7 +136,9 @@ fn history(snippet: &Value) -> Vec<(String, String)> {
 /// The story after the cluster is prepared, in namespace `ns`.
 async fn story_in(client: &kube::Client, ns: &str, bins: &Binaries, backend: &Backend) -> Result<()> {
     let work = tempfile::tempdir()?;
-    let mut stack = Stack::start(bins, backend, ns, work.path()).await?;
+    // Superseded revisions are deleted 2 s after they leave the history, so the story can watch it happen.
+    let controller_args = ["--leader-election=false", "--artifact-gc-grace", "2s"];
+    let mut stack = Stack::start(bins, backend, ns, work.path(), &controller_args).await?;
     say(
         backend,
         &format!("artifact server ready in {:?}, controller in {:?}", stack.ready_after.0, stack.ready_after.1),
@@ -221,13 +216,8 @@ async fn story(backend: Backend) -> Result<()> {
     let bins = Binaries { controller: processes::binary("jaas")?, server: processes::binary("jaas-artifact-server")? };
     let client = kube::Client::try_default().await.context("cannot build a client from KUBECONFIG")?;
 
-    cluster::install_crds(&client, &cluster::committed_crds(&repo_root())?, "charts/jaas/crds").await?;
-    let flux_crd = run(Command::new(&bins.controller).args(["crdgen", "--external-artifact"]), None)?.ok()?;
-    cluster::install_crds(&client, &flux_crd, "jaas crdgen --external-artifact").await?;
-
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.subsec_nanos();
-    let ns = format!("jaas-story-{}-{}-{nanos:x}", backend.label(), std::process::id());
-    cluster::create_namespace(&client, &ns).await?;
+    cluster::install_all_crds(&client, &bins.controller).await?;
+    let ns = cluster::create_test_namespace(&client, "story", backend.label()).await?;
     say(
         &backend,
         &format!("namespace {ns}, binaries in {}", bins.controller.parent().unwrap_or(&bins.controller).display()),

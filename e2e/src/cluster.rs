@@ -1,8 +1,9 @@
-//! The API-server side of the story: installing the CRDs (ours from `charts/jaas/crds/`, Flux's ExternalArtifact
-//! from `jaas crdgen --external-artifact`), a throw-away namespace, and the three kinds the story touches as
-//! dynamic objects, the way a user's `kubectl apply --server-side` would see them.
+//! The API-server side of the e2e tests: installing the CRDs (ours from `charts/jaas/crds/`, Flux's
+//! ExternalArtifact from `jaas crdgen --external-artifact`), a throw-away namespace, and the three kinds the tests
+//! touch as dynamic objects, the way a user's `kubectl apply --server-side` would see them.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -12,8 +13,10 @@ use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
-/// The field manager of everything the story applies.
-pub const MANAGER: &str = "jaas-e2e-story";
+use crate::{repo_root, run};
+
+/// The field manager of everything the tests apply.
+pub const MANAGER: &str = "jaas-e2e";
 
 /// `jaas.metio.wtf/v1` JsonnetSnippet.
 pub fn snippets() -> ApiResource {
@@ -100,7 +103,24 @@ pub fn committed_crds(repo: &Path) -> Result<String> {
     Ok(all)
 }
 
-/// A namespace of its own for one run of the story.
+/// Our committed CRDs and Flux's ExternalArtifact CRD (as `controller crdgen --external-artifact` prints it, with
+/// `controller` the `jaas` binary), applied and Established.
+pub async fn install_all_crds(client: &kube::Client, controller: &Path) -> Result<()> {
+    install_crds(client, &committed_crds(&repo_root())?, "charts/jaas/crds").await?;
+    let flux_crd = run(Command::new(controller).args(["crdgen", "--external-artifact"]), None)?.ok()?;
+    install_crds(client, &flux_crd, "jaas crdgen --external-artifact").await?;
+    Ok(())
+}
+
+/// Creates a namespace no other run uses, `jaas-<test>-<label>-<pid>-<nanos>`, and returns its name.
+pub async fn create_test_namespace(client: &kube::Client, test: &str, label: &str) -> Result<String> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.subsec_nanos();
+    let name = format!("jaas-{test}-{label}-{}-{nanos:x}", std::process::id());
+    create_namespace(client, &name).await?;
+    Ok(name)
+}
+
+/// A namespace of its own for one run of a test.
 pub async fn create_namespace(client: &kube::Client, name: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let ns: Namespace = serde_json::from_value(
@@ -134,6 +154,16 @@ pub async fn apply(client: &kube::Client, resource: &ApiResource, namespace: &st
         .await
         .with_context(|| format!("applying {} {namespace}/{name}", resource.kind))?;
     Ok(())
+}
+
+/// Every object of the kind in `namespace`, as JSON.
+pub async fn list(client: &kube::Client, resource: &ApiResource, namespace: &str) -> Result<Vec<Value>> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
+    let objects = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .with_context(|| format!("listing {} in {namespace}", resource.kind))?;
+    objects.items.into_iter().map(|o| serde_json::to_value(o).map_err(Into::into)).collect()
 }
 
 /// The object as JSON, or `None` when it does not exist.

@@ -1,7 +1,8 @@
-//! The two JaaS binaries as child processes of the story test: where cargo put them, free loopback ports, and a
-//! guard that stops a child (SIGTERM, then SIGKILL) when the test ends, however it ends.
+//! The JaaS binaries as child processes of an e2e test: where cargo put them, free loopback ports, and a guard
+//! that stops a child (SIGTERM, then SIGKILL) when the test ends, however it ends, or kills it at once on request.
 
-use std::fs::File;
+use std::fs::OpenOptions;
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,7 +37,8 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// A running child process, stopped when dropped. Its stdout and stderr go to `<name>.log` in the log directory.
+/// A running child process, stopped when dropped. Its stdout and stderr go to `<name>.log` in the log directory,
+/// appended to, so the processes of one name started one after the other share one log.
 pub struct ChildGuard {
     name: String,
     child: Child,
@@ -44,11 +46,20 @@ pub struct ChildGuard {
 }
 
 impl ChildGuard {
-    /// Starts `command` with its output in `log_dir/<name>.log`. `JAAS_*` variables inherited from the test's
-    /// environment are removed (those set on `command` stay), so only what the story chose configures the child.
+    /// Starts `command` with its output appended to `log_dir/<name>.log`, after a line naming the command.
+    /// `JAAS_*` variables inherited from the test's environment are removed (those set on `command` stay), so only
+    /// what the test chose configures the child.
     pub fn spawn(name: &str, mut command: Command, log_dir: &Path) -> Result<Self> {
         let log = log_dir.join(format!("{name}.log"));
-        let out = File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+        let mut out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("cannot open {}", log.display()))?;
+        // Program and arguments only: the environment holds the S3 keys.
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+        let line = format!("{} {}", command.get_program().to_string_lossy(), args.join(" "));
+        writeln!(out, "=== starting {line}")?;
         let chosen: Vec<_> = command.get_envs().map(|(key, _)| key.to_owned()).collect();
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("JAAS_") && !chosen.contains(&key) {
@@ -57,8 +68,22 @@ impl ChildGuard {
         }
         // Plain log files: tracing-subscriber leaves out ANSI colours when NO_COLOR is set.
         command.env("NO_COLOR", "1").stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
-        let child = command.spawn().with_context(|| format!("cannot start {name}: {command:?}"))?;
+        let child = command.spawn().with_context(|| format!("cannot start {name}: {line}"))?;
         Ok(Self { name: name.to_owned(), child, log })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process with SIGKILL, as the OOM killer or a node failure would, and reaps it.
+    pub fn kill_now(&mut self) -> Result<()> {
+        if self.child.try_wait()?.is_none() {
+            self.child.kill().with_context(|| format!("cannot kill {}", self.name))?;
+        }
+        self.child.wait().with_context(|| format!("waiting for the killed {}", self.name))?;
+        Ok(())
     }
 
     /// The last `lines` lines the process printed, for error messages.

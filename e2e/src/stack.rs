@@ -1,22 +1,34 @@
-//! One JaaS installation for one run of the story: the artifact server and the controller as host processes on
-//! free loopback ports, both on the same storage (a temporary directory, or a fresh prefix in the S3 bucket), the
-//! controller watching only the story's namespace so that parallel runs never touch each other's snippets.
+//! One JaaS installation for one e2e test: the artifact server and the controller as host processes on free
+//! loopback ports, both on the same storage (a temporary directory, or a fresh prefix in the S3 bucket), the
+//! controller watching only the test's namespace so that parallel runs never touch each other's snippets. The
+//! controller can be started again with the same flags, e.g. after the test killed it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use jaas_e2e::required_env;
-
 use crate::processes::{ChildGuard, free_port};
+use crate::required_env;
+use anyhow::{Context, Result};
 
 /// Where the artifacts are stored.
+#[derive(Clone)]
 pub enum Backend {
     /// `--storage-backend local` in a temporary directory.
     Local,
     /// `--storage-backend s3` against the test S3 server (e2e/s3-start.sh), under a prefix of its own.
-    S3 { endpoint: String, bucket: String, region: String, access_key: String, secret_key: String },
+    S3 {
+        /// The endpoint URL, `http://127.0.0.1:7480` for e2e/s3-start.sh.
+        endpoint: String,
+        /// An existing bucket.
+        bucket: String,
+        /// The signing region.
+        region: String,
+        /// The access key id.
+        access_key: String,
+        /// The secret key.
+        secret_key: String,
+    },
 }
 
 impl Backend {
@@ -25,7 +37,7 @@ impl Backend {
         let var = |name: &str| {
             required_env(name).with_context(|| {
                 format!(
-                    "the S3 story needs {name}: start the S3 server with `eval \"$(bash e2e/s3-start.sh)\"` and \
+                    "the S3 backend needs {name}: start the S3 server with `eval \"$(bash e2e/s3-start.sh)\"` and \
                      export what it prints (e2e/run-tests.sh does both)"
                 )
             })
@@ -76,6 +88,11 @@ pub struct Stack {
     pub ready_after: (Duration, Duration),
     /// The root of the local backend (unused on S3).
     pub local_root: PathBuf,
+    /// The key prefix of this stack's objects in the S3 bucket (unused locally).
+    pub s3_prefix: String,
+    /// Where the current controller serves `/metrics`, `/healthz` and `/readyz`: `http://127.0.0.1:<port>`.
+    pub controller_metrics: String,
+    controller_launch: ControllerLaunch,
 }
 
 /// The two binaries of the workspace.
@@ -86,13 +103,52 @@ pub struct Binaries {
     pub server: PathBuf,
 }
 
+/// What starting this stack's controller takes, kept so that it can be started again.
+struct ControllerLaunch {
+    binary: PathBuf,
+    backend: Backend,
+    namespace: String,
+    base_url: String,
+    storage: PathBuf,
+    s3_prefix: String,
+    work_dir: PathBuf,
+    /// The test's own flags, after the common ones.
+    args: Vec<String>,
+}
+
+impl ControllerLaunch {
+    /// Starts a controller (its output appended to `jaas.log`, at the `RUST_LOG` level `JAAS_E2E_CONTROLLER_LOG`,
+    /// default `info`); returns it with the address of its metrics and probes, `http://127.0.0.1:<port>`, a fresh
+    /// port so that a killed predecessor's socket is never in the way.
+    fn spawn(&self) -> Result<(ChildGuard, String)> {
+        let metrics = free_port()?;
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["run", "--storage-base-url", &self.base_url, "--watch-namespaces", &self.namespace])
+            .args(["--metrics-bind-address", &format!("127.0.0.1:{metrics}"), "--log-format", "text"])
+            .args(&self.args)
+            .env("RUST_LOG", std::env::var("JAAS_E2E_CONTROLLER_LOG").unwrap_or_else(|_| "info".to_owned()));
+        self.backend.configure(&mut command, &self.storage, &self.s3_prefix);
+        let controller = ChildGuard::spawn("jaas", command, &self.work_dir)?;
+        Ok((controller, format!("http://127.0.0.1:{metrics}")))
+    }
+}
+
 impl Stack {
-    /// Starts the server, then the controller, and waits (30 s each) until both report ready.
-    pub async fn start(bins: &Binaries, backend: &Backend, namespace: &str, work_dir: &Path) -> Result<Self> {
+    /// Starts the server, then the controller with `controller_args` added to the flags every test needs (storage,
+    /// the artifact server's URL, the namespace, metrics and text logs), and waits (30 s each) until both report
+    /// ready.
+    pub async fn start(
+        bins: &Binaries,
+        backend: &Backend,
+        namespace: &str,
+        work_dir: &Path,
+        controller_args: &[&str],
+    ) -> Result<Self> {
         let storage = work_dir.join("artifacts");
         std::fs::create_dir_all(&storage)?;
-        let s3_prefix = format!("e2e-story/{namespace}");
-        let (port, server_metrics, controller_metrics) = (free_port()?, free_port()?, free_port()?);
+        let s3_prefix = format!("e2e/{namespace}");
+        let (port, server_metrics) = (free_port()?, free_port()?);
         let base_url = format!("http://127.0.0.1:{port}");
 
         let mut command = Command::new(&bins.server);
@@ -106,18 +162,38 @@ impl Stack {
         let mut server = ChildGuard::spawn("jaas-artifact-server", command, work_dir)?;
         let server_ready = server.wait_http_ok(&format!("http://127.0.0.1:{server_metrics}/readyz"), WAIT).await?;
 
-        let mut command = Command::new(&bins.controller);
-        command
-            .args(["run", "--storage-base-url", &base_url, "--leader-election=false", "--watch-namespaces", namespace])
-            .args(["--metrics-bind-address", &format!("127.0.0.1:{controller_metrics}"), "--log-format", "text"])
-            // Superseded revisions are deleted 2 s after they leave the history, so the story can watch it happen.
-            .args(["--artifact-gc-grace", "2s"])
-            .env("RUST_LOG", "info");
-        backend.configure(&mut command, &storage, &s3_prefix);
-        let mut controller = ChildGuard::spawn("jaas", command, work_dir)?;
-        let controller_ready =
-            controller.wait_http_ok(&format!("http://127.0.0.1:{controller_metrics}/readyz"), WAIT).await?;
-        Ok(Self { controller, server, base_url, ready_after: (server_ready, controller_ready), local_root: storage })
+        let controller_launch = ControllerLaunch {
+            binary: bins.controller.clone(),
+            backend: backend.clone(),
+            namespace: namespace.to_owned(),
+            base_url: base_url.clone(),
+            storage: storage.clone(),
+            s3_prefix: s3_prefix.clone(),
+            work_dir: work_dir.to_owned(),
+            args: controller_args.iter().map(|&a| a.to_owned()).collect(),
+        };
+        let (mut controller, controller_metrics) = controller_launch.spawn()?;
+        let controller_ready = controller.wait_http_ok(&format!("{controller_metrics}/readyz"), WAIT).await?;
+        Ok(Self {
+            controller,
+            server,
+            base_url,
+            ready_after: (server_ready, controller_ready),
+            local_root: storage,
+            s3_prefix,
+            controller_metrics,
+            controller_launch,
+        })
+    }
+
+    /// Starts a new controller with the same flags in place of the current one, without waiting for it to be
+    /// ready. Kill the current one first ([`ChildGuard::kill_now`]) to replace it after a crash; one still running
+    /// is stopped with SIGTERM once its successor runs.
+    pub fn restart_controller(&mut self) -> Result<()> {
+        let (controller, metrics) = self.controller_launch.spawn()?;
+        drop(std::mem::replace(&mut self.controller, controller));
+        self.controller_metrics = metrics;
+        Ok(())
     }
 
     /// Waits until the artifact server answers 404 for `url`; on failure, says whether the local backend still
