@@ -1,19 +1,25 @@
 //! The controller's Kubernetes client: the usual configuration (kubeconfig, else in-cluster), with its requests
 //! bounded by `--kube-api-qps` and `--kube-api-burst` as client-go bounds them, so that a controller catching up
 //! with thousands of snippets cannot flood the API server. The bound is a window of `burst` requests per
-//! `burst / qps` seconds: `qps` on average, at most `burst` at once.
+//! `burst / qps` seconds: `qps` on average, at most `burst` at once. Every request is counted in
+//! `jaas_kube_requests_total` ([`kube_requests`](crate::kube_requests)).
 
 use std::time::Duration;
 
 use kube::Client;
 use kube::client::ClientBuilder;
 use tower::limit::RateLimitLayer;
+use tower::util::MapRequestLayer;
+
+use crate::kube_requests;
 
 /// A client from the inferred configuration, sending at most `qps` requests per second on average and `burst` at
 /// once (`qps` 0: no bound).
 pub async fn rate_limited_client(qps: f64, burst: u32) -> Result<Client, String> {
     let config = kube::Config::infer().await.map_err(|e| format!("no usable kubeconfig: {e}"))?;
-    let builder = ClientBuilder::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))?;
+    let builder = ClientBuilder::try_from(config)
+        .map_err(|e| format!("cannot build the Kubernetes client: {e}"))?
+        .with_layer(&MapRequestLayer::new(kube_requests::count));
     Ok(match window(qps, burst) {
         Some((requests, per)) => builder.with_layer(&RateLimitLayer::new(requests, per)).build(),
         None => builder.build(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval_command;
 pub mod events;
 pub mod kube_client;
+pub mod kube_requests;
 pub mod leader;
 pub mod legacy_flags;
 pub mod metrics;

@@ -121,6 +121,7 @@ impl Metrics {
         registry.register(Box::new(reconciles_in_flight.clone()))?;
         registry.register(Box::new(workqueue_depth.clone()))?;
         registry.register(Box::new(rerenders_throttled.clone()))?;
+        registry.register(Box::new(crate::kube_requests::counter().clone()))?;
         Ok(Self {
             registry,
             reconciles,
