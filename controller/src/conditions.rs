@@ -39,6 +39,9 @@ pub const REASON_SOURCE_FETCH_FAILED: &str = "SourceFetchFailed";
 pub const REASON_CROSS_NAMESPACE_REF_REJECTED: &str = "CrossNamespaceRefRejected";
 /// Reason for snippets that source each other's ExternalArtifacts in a circle.
 pub const REASON_DEPENDENCY_CYCLE: &str = "DependencyCycle";
+/// Reason for a request the API server denied: the controller's ServiceAccount lacks a permission (the message
+/// quotes the API server, which names the verb and the resource).
+pub const REASON_FORBIDDEN: &str = "Forbidden";
 /// Reason for a failure of the controller itself (configuration, start-up, a lost lease).
 pub const REASON_INTERNAL: &str = "Internal";
 /// Reason of the Normal Event announcing a newly published revision.

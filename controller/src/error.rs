@@ -4,9 +4,9 @@ use jaas_shared::config::ConfigError;
 use jaas_shared::{LayoutError, StoreError};
 
 use crate::conditions::{
-    REASON_CROSS_NAMESPACE_REF_REJECTED, REASON_DEPENDENCY_CYCLE, REASON_INTERNAL, REASON_INVALID_SPEC,
-    REASON_PUBLISH_FAILED, REASON_SOURCE_FETCH_FAILED, REASON_SOURCE_NOT_FOUND, REASON_SOURCE_NOT_READY,
-    REASON_STORAGE_FAILED,
+    REASON_CROSS_NAMESPACE_REF_REJECTED, REASON_DEPENDENCY_CYCLE, REASON_FORBIDDEN, REASON_INTERNAL,
+    REASON_INVALID_SPEC, REASON_PUBLISH_FAILED, REASON_SOURCE_FETCH_FAILED, REASON_SOURCE_NOT_FOUND,
+    REASON_SOURCE_NOT_READY, REASON_STORAGE_FAILED,
 };
 use jaas_render::RenderError;
 
@@ -25,9 +25,15 @@ pub enum Error {
     /// A storage operation failed.
     #[error("storage: {0}")]
     Storage(#[from] StoreError),
-    /// A call to the Kubernetes API failed.
+    /// A call to the Kubernetes API failed (other than [`Error::Forbidden`]).
     #[error("kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
+    Kube(kube::Error),
+    /// The API server denied a request (403): the controller's ServiceAccount lacks a permission. Holds the API
+    /// server's message, which names the verb, the resource and the namespace.
+    #[error(
+        "permission denied by the API server: {0}; grant it to the controller's ServiceAccount (the Helm chart's ClusterRole and Role do)"
+    )]
+    Forbidden(String),
     /// The namespace or name cannot be used as a storage key.
     #[error("invalid storage name: {0}")]
     Layout(#[from] LayoutError),
@@ -52,7 +58,23 @@ impl Error {
             Self::Render(error) => error.reason(),
             Self::Storage(_) | Self::Layout(_) => REASON_STORAGE_FAILED,
             Self::Kube(_) => REASON_PUBLISH_FAILED,
+            Self::Forbidden(_) => REASON_FORBIDDEN,
             Self::Config(_) | Self::Startup(_) | Self::LeaseLost(_) => REASON_INTERNAL,
+        }
+    }
+
+    /// The error of a server-side apply of a `K` in `namespace`. An apply that creates the object also needs
+    /// `create`, and the API server's denial of that half names neither verb nor resource (`... is forbidden: `), so
+    /// it is completed in the API server's own words.
+    pub fn from_apply<K: kube::Resource<DynamicType = ()>>(error: kube::Error, namespace: &str) -> Self {
+        match Self::from(error) {
+            Self::Forbidden(message) if !message.contains(" cannot ") => Self::Forbidden(format!(
+                "{message}the controller cannot create resource \"{}\" in API group \"{}\" in the namespace \"{namespace}\" \
+                 (a server-side apply that creates an object needs create as well as patch)",
+                K::plural(&()),
+                K::group(&())
+            )),
+            other => other,
         }
     }
 
@@ -64,6 +86,17 @@ impl Error {
                 | Self::Render(RenderError::InvalidSpec(_))
                 | Self::Source(SourceFailure::CrossNamespaceRefRejected(_))
         )
+    }
+}
+
+/// A 403 becomes [`Error::Forbidden`] (reported under its own reason, with the API server's words), anything else
+/// [`Error::Kube`].
+impl From<kube::Error> for Error {
+    fn from(error: kube::Error) -> Self {
+        match error {
+            kube::Error::Api(status) if status.is_forbidden() => Self::Forbidden(status.message),
+            error => Self::Kube(error),
+        }
     }
 }
 
@@ -104,3 +137,45 @@ impl SourceFailure {
 
 /// A `Result` with the controller's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use kube::core::Status;
+
+    use super::*;
+    use crate::crd::ExternalArtifact;
+
+    #[test]
+    fn a_denied_request_names_the_permission_under_its_own_reason() {
+        let message = "jsonnetsnippets.jaas.metio.wtf \"web\" is forbidden: User \"system:serviceaccount:jaas:jaas\" \
+                       cannot patch resource \"jsonnetsnippets/status\" in API group \"jaas.metio.wtf\" in the namespace \"team\"";
+        let denied = Status::failure(message, "Forbidden").with_code(403).boxed();
+        let error = Error::from(kube::Error::Api(denied));
+        assert_eq!(error.reason(), REASON_FORBIDDEN);
+        assert!(!error.is_stalled(), "granting the permission fixes it without a spec change");
+        let text = error.to_string();
+        assert!(
+            text.contains("cannot patch resource \"jsonnetsnippets/status\" in API group \"jaas.metio.wtf\""),
+            "{text}"
+        );
+        assert!(!text.contains("Status {"), "no debug dump of the API's Status: {text}");
+
+        // What a 1.20 API server answers when the create half of a server-side apply is denied.
+        let create_denied =
+            Status::failure("externalartifacts.source.toolkit.fluxcd.io \"web\" is forbidden: ", "Forbidden");
+        let error =
+            Error::from_apply::<ExternalArtifact>(kube::Error::Api(create_denied.with_code(403).boxed()), "team");
+        assert_eq!(error.reason(), REASON_FORBIDDEN);
+        let text = error.to_string();
+        assert!(
+            text.contains("cannot create resource \"externalartifacts\" in API group \"source.toolkit.fluxcd.io\" in the namespace \"team\""),
+            "{text}"
+        );
+
+        let conflict = Status::failure("the object has been modified", "Conflict").with_code(409).boxed();
+        let error = Error::from(kube::Error::Api(conflict));
+        assert!(matches!(error, Error::Kube(_)));
+        assert_eq!(error.reason(), REASON_PUBLISH_FAILED);
+    }
+}

@@ -16,6 +16,8 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
+use crate::report_limit::ReportLimit;
+
 /// How long a lease is valid after its last renewal.
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 /// How often the holder renews.
@@ -33,6 +35,8 @@ pub struct LeaderElector {
     identity: String,
     /// The lease record last seen (holder, renew time, resource version) and when it was first seen.
     observed: Option<(String, Instant)>,
+    /// Limits the logging of failures to read or take the lease, which are retried every [`RETRY_PERIOD`].
+    failures: ReportLimit,
 }
 
 /// The parts of a lease record whose change proves its holder is alive.
@@ -54,6 +58,27 @@ impl LeaderElector {
             name: name.to_owned(),
             identity: identity.to_owned(),
             observed: None,
+            failures: ReportLimit::default(),
+        }
+    }
+
+    /// Logs a failure of [`Self::try_acquire_or_renew`] while waiting to lead: the first one and then one per
+    /// [`ReportLimit`] period (with the count in between), at ERROR when the API server denies the Lease (the
+    /// ServiceAccount lacks a permission: it will not fix itself), else at WARN.
+    pub fn report_acquire_failure(&mut self, error: &kube::Error) {
+        let Some(failures) = self.failures.failed(Instant::now()) else {
+            tracing::debug!(%error, "cannot read or take the leader lease; retrying");
+            return;
+        };
+        let lease = format!("{}/{}", self.api.namespace().unwrap_or_default(), self.name);
+        if let kube::Error::Api(status) = error
+            && status.is_forbidden()
+        {
+            // Quoted as the API server words it (verb, resource, namespace), without the debug dump of its Status.
+            let error = crate::error::Error::Forbidden(status.message.clone());
+            tracing::error!(%error, %lease, failures, "the API server denies the leader lease; retrying");
+        } else {
+            tracing::warn!(%error, %lease, failures, "cannot read or take the leader lease; retrying");
         }
     }
 

@@ -17,6 +17,7 @@ pub mod pool_metrics;
 pub mod reconcile;
 pub mod render_command;
 mod render_input;
+pub mod report_limit;
 pub mod run;
 pub mod serve;
 pub mod snippet_request;

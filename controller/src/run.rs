@@ -116,10 +116,13 @@ async fn lead(
     controllers: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     loop {
-        match elector.try_acquire_or_renew().await {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(error) => tracing::warn!(%error, "cannot read or take the leader lease"),
+        // A request that hangs (a half-open connection, an API server that accepted and never answered) is given
+        // up on: the kube client has no read timeout of its own.
+        match tokio::time::timeout(RENEW_DEADLINE, elector.try_acquire_or_renew()).await {
+            Ok(Ok(true)) => break,
+            Ok(Ok(false)) => {}
+            Ok(Err(error)) => elector.report_acquire_failure(&error),
+            Err(_) => tracing::warn!(timeout = ?RENEW_DEADLINE, "reading or taking the leader lease did not answer"),
         }
         tokio::select! {
             () = shutdown.clone() => return Ok(()),
@@ -131,10 +134,20 @@ async fn lead(
     let mut controllers = tokio::spawn(controllers);
     let mut renewed = Instant::now();
     loop {
+        // The renew deadline holds whatever the API server does: a renewal that hangs past it, or no answer in time
+        // at all, stops every write, so that nobody writes after another replica could have taken the Lease.
+        let deadline = tokio::time::Instant::from_std(renewed + RENEW_DEADLINE);
         tokio::select! {
             _ = &mut controllers => break,
+            () = tokio::time::sleep_until(deadline) => {
+                return Err(lost(metrics, &controllers, "no renewal succeeded within the renew deadline"));
+            }
             () = tokio::time::sleep(RENEW_EVERY) => {
-                match elector.try_acquire_or_renew().await {
+                let Ok(renewal) = tokio::time::timeout_at(deadline, elector.try_acquire_or_renew()).await else {
+                    return Err(lost(metrics, &controllers, "the renewal did not answer within the renew deadline"));
+                };
+                // A denial is quoted as the API server words it (verb, resource), without the debug dump of its Status.
+                match renewal.map_err(crate::error::Error::from) {
                     Ok(true) => renewed = Instant::now(),
                     Ok(false) => return Err(lost(metrics, &controllers, "another replica holds it")),
                     Err(error) if renewed.elapsed() >= RENEW_DEADLINE => {

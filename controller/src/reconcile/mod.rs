@@ -20,6 +20,7 @@ pub mod sources;
 pub mod status;
 pub mod throttle;
 pub mod triggers;
+pub mod watch_health;
 pub mod watched;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use context::Context;
 use context::snippet_key;
 pub use finalizer::FINALIZER;
 use triggers::{LibrarySources, SourceKey, snippets_listing, snippets_of_artifact, snippets_reading};
+use watch_health::{WatchHealth, reported_watch, watched_resource};
 use watched::WatchedCache;
 
 /// Reconciles one snippet, as the reflector has it brought up to date with our own writes (no read of its own):
@@ -56,25 +58,37 @@ pub async fn reconcile(snippet: Arc<JsonnetSnippet>, ctx: Arc<Context>) -> Resul
     })
 }
 
-/// A deleted snippet: withdraw what it published, then release the finalizer.
+/// A deleted snippet: withdraw what it published, then release the finalizer; a failure is recorded in its status
+/// (it says why the snippet stays in deletion).
 async fn withdraw(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
     if !finalizer::present(snippet) {
         ctx.own_writes.forget(snippet);
         return Ok(Action::await_change());
     }
-    let action = cleanup::cleanup(snippet, ctx).await?;
-    finalizer::remove(ctx, snippet).await?;
-    ctx.own_writes.forget(snippet);
-    Ok(action)
+    let withdrawn = async {
+        let action = cleanup::cleanup(snippet, ctx).await?;
+        finalizer::remove(ctx, snippet).await?;
+        Ok(action)
+    };
+    match withdrawn.await {
+        Ok(action) => {
+            ctx.own_writes.forget(snippet);
+            Ok(action)
+        }
+        Err(error) => Err(status::record_failure(ctx, snippet, error).await),
+    }
 }
 
-/// A live snippet: our finalizer first (before anything is published), then the apply pipeline; a failure is
-/// recorded in its status.
+/// A live snippet: our finalizer first (before anything is published), then the apply pipeline; a failure of either
+/// is recorded in its status.
 async fn keep_published(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
-    if !finalizer::present(snippet) {
-        finalizer::add(ctx, snippet).await?;
-    }
-    match apply::apply(snippet, ctx).await {
+    let applied = async {
+        if !finalizer::present(snippet) {
+            finalizer::add(ctx, snippet).await?;
+        }
+        apply::apply(snippet, ctx).await
+    };
+    match applied.await {
         Ok(action) => Ok(action),
         Err(error) => Err(status::record_failure(ctx, snippet, error).await),
     }
@@ -104,6 +118,36 @@ where
     namespace.map_or_else(|| Api::all(client.clone()), |ns| Api::namespaced(client.clone(), ns))
 }
 
+/// A namespaced kind the controllers watch.
+trait WatchedKind:
+    kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + Clone
+    + std::fmt::Debug
+    + serde::de::DeserializeOwned
+    + Send
+    + 'static
+{
+}
+
+impl<K> WatchedKind for K where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static
+{
+}
+
+/// The watch of a Flux source kind in one scope, passing on every object it touched.
+fn source_stream<K: WatchedKind>(
+    client: &Client,
+    namespace: Option<&str>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static {
+    let health = WatchHealth::new(watched_resource::<K>(namespace));
+    reported_watch(api_in::<K>(client, namespace), watcher::Config::default(), health).touched_objects()
+}
+
 /// The watch mapper of a Flux source kind: an event on a source reaches the snippets that read it.
 fn source_mapper<K: kube::Resource>(
     kind: FluxSourceKind,
@@ -129,19 +173,20 @@ fn reconcile_worthy(snippet: &JsonnetSnippet) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// The snippet watch of one scope: managed fields dropped (the largest part of an object, never read here) before
-/// the cache keeps it; every event shows [`OwnWrites`](own_writes::OwnWrites) which of our writes landed; only
-/// [`reconcile_worthy`] changes trigger.
+/// The snippet watch of one scope, its failures reported through [`WatchHealth`]: managed fields dropped (the
+/// largest part of an object, never read here) before the cache keeps it; every event shows
+/// [`OwnWrites`](own_writes::OwnWrites) which of our writes landed; only [`reconcile_worthy`] changes trigger.
 fn snippet_stream(
     ctx: &Arc<Context>,
-    api: Api<JsonnetSnippet>,
+    namespace: Option<&str>,
     config: watcher::Config,
 ) -> (Store<JsonnetSnippet>, impl futures::Stream<Item = Result<JsonnetSnippet, watcher::Error>> + Send + 'static) {
     let (reader, writer) = reflector::store();
     ctx.own_writes.watch(reader.clone());
+    let api = api_in::<JsonnetSnippet>(&ctx.client, namespace);
+    let health = WatchHealth::new(watched_resource::<JsonnetSnippet>(namespace));
     let ctx = ctx.clone();
-    let stream = watcher::watcher(api, config)
-        .default_backoff()
+    let stream = reported_watch(api, config, health)
         .modify(|snippet: &mut JsonnetSnippet| snippet.managed_fields_mut().clear())
         .reflect(writer)
         .inspect_ok(move |event| ctx.own_writes.observe_event(event, FINALIZER))
@@ -150,19 +195,17 @@ fn snippet_stream(
     (reader, stream)
 }
 
-/// The watch of one kind in one scope, cached (without managed fields) in `cache`, passing on every object it
-/// touched.
-fn cached_stream<K>(
+/// The watch of one kind in one scope (`namespace`, `None`: all), cached (without managed fields) in `cache`,
+/// passing on every object it touched.
+fn cached_stream<K: WatchedKind + Sync>(
+    client: &Client,
     cache: &WatchedCache<K>,
-    api: Api<K>,
-) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
-where
-    K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
-{
+    namespace: Option<&str>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static {
     let (reader, writer) = reflector::store();
-    cache.add(reader);
-    watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
+    let health = WatchHealth::new(watched_resource::<K>(namespace));
+    cache.add(reader, health.clone());
+    reported_watch(api_in::<K>(client, namespace), watcher::Config::default(), health)
         .modify(|object: &mut K| object.managed_fields_mut().clear())
         .reflect(writer)
         .touched_objects()
@@ -208,37 +251,36 @@ pub async fn run_controllers(
         .into_iter()
         .map(|namespace| {
             let ns = namespace.as_deref();
-            let (snippets, stream) = snippet_stream(&ctx, api_in::<JsonnetSnippet>(&client, ns), config.clone());
+            let (snippets, stream) = snippet_stream(&ctx, ns, config.clone());
             stores.push(snippets.clone());
             let controller = Controller::for_stream(stream, snippets.clone())
-                .with_config(controller::Config::default().concurrency(max_concurrent_reconciles));
+                .with_config(controller::Config::default().concurrency(max_concurrent_reconciles))
+                .trigger_backoff(watch_health::NoSharedBackoff);
             let library_sources = LibrarySources::default();
             let mut controller = controller
-                .watches_stream(cached_stream(&ctx.libraries, api_in::<JsonnetLibrary>(&client, ns)), {
+                .watches_stream(cached_stream::<JsonnetLibrary>(&client, &ctx.libraries, ns), {
                     let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
                     move |library| {
                         library_sources.observe(&library);
                         snippets_listing(&snippets.state(), &library)
                     }
                 })
-                .watches_stream(cached_stream(&ctx.artifacts, api_in::<ExternalArtifact>(&client, ns)), {
+                .watches_stream(cached_stream::<ExternalArtifact>(&client, &ctx.artifacts, ns), {
                     let (snippets, library_sources) = (snippets.clone(), library_sources.clone());
                     move |artifact| snippets_of_artifact(&snippets.state(), &library_sources, &artifact)
                 });
             let served = &ctx.served_source_kinds;
             if served.contains(&FluxSourceKind::GitRepository) {
                 let mapper = source_mapper(FluxSourceKind::GitRepository, &snippets, &library_sources);
-                controller =
-                    controller.watches(api_in::<GitRepository>(&client, ns), watcher::Config::default(), mapper);
+                controller = controller.watches_stream(source_stream::<GitRepository>(&client, ns), mapper);
             }
             if served.contains(&FluxSourceKind::OciRepository) {
                 let mapper = source_mapper(FluxSourceKind::OciRepository, &snippets, &library_sources);
-                controller =
-                    controller.watches(api_in::<OCIRepository>(&client, ns), watcher::Config::default(), mapper);
+                controller = controller.watches_stream(source_stream::<OCIRepository>(&client, ns), mapper);
             }
             if served.contains(&FluxSourceKind::Bucket) {
                 let mapper = source_mapper(FluxSourceKind::Bucket, &snippets, &library_sources);
-                controller = controller.watches(api_in::<Bucket>(&client, ns), watcher::Config::default(), mapper);
+                controller = controller.watches_stream(source_stream::<Bucket>(&client, ns), mapper);
             }
             controller.graceful_shutdown_on(shutdown.clone()).run(reconcile, error_policy, ctx.clone()).for_each(
                 |result| async move {

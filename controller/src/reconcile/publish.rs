@@ -17,7 +17,7 @@ use crate::conditions::{self, REASON_ARTIFACT_PUBLISHED};
 use crate::crd::{
     Artifact, ExternalArtifact, ExternalArtifactSpec, ExternalArtifactStatus, JsonnetSnippet, SourceReference,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::reconcile::artifact::Stored;
 use crate::reconcile::context::Context;
 use crate::reconcile::sources::SourceOrigin;
@@ -98,7 +98,9 @@ async fn apply_object(
                 .any(|o| Some(&o.uid) == snippet.metadata.uid.as_ref() && o.controller == Some(true))
     });
     if !owned {
-        api.patch(&snippet.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&desired)).await?;
+        api.patch(&snippet.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&desired))
+            .await
+            .map_err(|error| Error::from_apply::<ExternalArtifact>(error, api.namespace().unwrap_or_default()))?;
     }
     Ok(())
 }

@@ -129,8 +129,9 @@ pub fn snippets_of_artifact(
 }
 
 /// The Flux source kinds the API server serves in `namespace` (or the cluster), in `source.toolkit.fluxcd.io/v1`. A
-/// kind it does not serve (Flux not installed) is left out and logged: snippets naming it report `SourceNotFound`, and
-/// nothing watches it.
+/// kind it does not serve (404: Flux not installed) is left out and logged: snippets naming it report `SourceNotFound`,
+/// and nothing watches it. Any other failure (a 403 above all) keeps the kind: its watch reports the failure and
+/// recovers by itself once the list works, where leaving it out would stop source events until a restart.
 pub async fn served_source_kinds(client: &Client, namespace: Option<&str>) -> BTreeSet<FluxSourceKind> {
     let mut served = BTreeSet::new();
     let Some((group, version)) = FLUX_SOURCE_API_VERSION.split_once('/') else { return served };
@@ -148,7 +149,12 @@ pub async fn served_source_kinds(client: &Client, namespace: Option<&str>) -> BT
             Err(kube::Error::Api(status)) if status.code == 404 => {
                 tracing::info!(%kind, "Flux source kind not served (is Flux installed?): snippets naming it report SourceNotFound");
             }
-            Err(error) => tracing::warn!(%kind, %error, "cannot list a Flux source kind: it is not watched"),
+            Err(error) => {
+                // A denial is quoted as the API server words it, without the debug dump of its Status.
+                let error = crate::error::Error::from(error);
+                tracing::error!(%kind, %error, "cannot list a Flux source kind: watching it anyway, until it works");
+                served.insert(kind);
+            }
         }
     }
     served

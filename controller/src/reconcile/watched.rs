@@ -6,7 +6,8 @@
 //!
 //! Every reconcile waits for a store's first list through one shared readiness future per store: kube-runtime's
 //! `Store::wait_until_ready` wakes only the last of several concurrent waiters, so a thousand reconciles started
-//! before the first list would otherwise wait forever.
+//! before the first list would otherwise wait forever. A watch the API server denies (see [`WatchHealth`]) never
+//! fills its cache: a read fails with the denial instead of waiting.
 
 use std::sync::{PoisonError, RwLock};
 
@@ -17,20 +18,25 @@ use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef, Store};
 use serde::de::DeserializeOwned;
 
-/// The reflector stores of every watched scope for one kind.
+use crate::error::{Error, Result};
+use crate::reconcile::watch_health::WatchHealth;
+
+/// The reflector stores of every watched scope for one kind, each with the health of its watch.
 pub struct WatchedCache<K: Resource<DynamicType = ()> + Clone + 'static> {
     stores: RwLock<Vec<WatchedStore<K>>>,
 }
 
-/// One scope's store and a readiness future every waiter shares (true once listed, false if its writer is gone).
+/// One scope's store, a readiness future every waiter shares (true once listed, false if its writer is gone) and
+/// the health of the watch that fills the store.
 struct WatchedStore<K: Resource<DynamicType = ()> + Clone + 'static> {
     store: Store<K>,
     listed: Shared<BoxFuture<'static, bool>>,
+    health: WatchHealth,
 }
 
 impl<K: Resource<DynamicType = ()> + Clone + 'static> Clone for WatchedStore<K> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone(), listed: self.listed.clone() }
+        Self { store: self.store.clone(), listed: self.listed.clone(), health: self.health.clone() }
     }
 }
 
@@ -41,38 +47,41 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Default for WatchedCache<K
 }
 
 impl<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static> WatchedCache<K> {
-    /// Adds the store of one watched scope.
-    pub fn add(&self, store: Store<K>) {
+    /// Adds the store of one watched scope, and the health of the watch that fills it.
+    pub fn add(&self, store: Store<K>, health: WatchHealth) {
         let readiness = store.clone();
         let listed = async move { readiness.wait_until_ready().await.is_ok() }.boxed().shared();
-        self.stores.write().unwrap_or_else(PoisonError::into_inner).push(WatchedStore { store, listed });
+        self.stores.write().unwrap_or_else(PoisonError::into_inner).push(WatchedStore { store, listed, health });
     }
 
-    /// The object `namespace/name` once every store has its first list, or `None` when it does not exist.
-    pub async fn get(&self, namespace: &str, name: &str) -> Option<K> {
+    /// The object `namespace/name` once every store has its first list, or `None` when it does not exist; an
+    /// [`Error::Forbidden`] when a store's watch is denied before it could list.
+    pub async fn get(&self, namespace: &str, name: &str) -> Result<Option<K>> {
         let stores = self.stores.read().unwrap_or_else(PoisonError::into_inner).clone();
         let reference = ObjectRef::<K>::new(name).within(namespace);
-        for WatchedStore { store, listed } in stores {
-            if !listed.await {
-                continue;
+        for WatchedStore { store, listed, health } in stores {
+            tokio::select! {
+                biased;
+                listed = listed => if !listed { continue },
+                denial = health.denied() => return Err(Error::Forbidden(denial)),
             }
             if let Some(object) = store.get(&reference) {
-                return Some(K::clone(&object));
+                return Ok(Some(K::clone(&object)));
             }
         }
-        None
+        Ok(None)
     }
 
     /// The object `name` of `api`'s namespace: from the watch's cache when a scope is watched, else read from the
     /// API server (a context not run by the controllers, such as a test calling a step directly, has no watch).
-    pub async fn get_or_read(&self, api: &Api<K>, name: &str) -> kube::Result<Option<K>>
+    pub async fn get_or_read(&self, api: &Api<K>, name: &str) -> Result<Option<K>>
     where
         K: DeserializeOwned + std::fmt::Debug,
     {
         if self.is_watched() {
-            Ok(self.get(api.namespace().unwrap_or_default(), name).await)
+            self.get(api.namespace().unwrap_or_default(), name).await
         } else {
-            api.get_opt(name).await
+            Ok(api.get_opt(name).await?)
         }
     }
 
@@ -87,9 +96,16 @@ mod tests {
     use std::time::Duration;
 
     use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::core::Status;
     use kube::runtime::{reflector, watcher};
 
     use super::WatchedCache;
+    use crate::error::Error;
+    use crate::reconcile::watch_health::WatchHealth;
+
+    fn health() -> WatchHealth {
+        WatchHealth::new("configmaps in namespace team")
+    }
 
     fn config_map(name: &str) -> ConfigMap {
         let mut map = ConfigMap::default();
@@ -102,7 +118,7 @@ mod tests {
     async fn every_reconcile_waiting_for_the_first_list_is_released_by_it() {
         let cache = Arc::new(WatchedCache::<ConfigMap>::default());
         let (reader, mut writer) = reflector::store();
-        cache.add(reader);
+        cache.add(reader, health());
         let waiters: Vec<_> = (0..5)
             .map(|_| {
                 let cache = cache.clone();
@@ -117,7 +133,8 @@ mod tests {
             let found = tokio::time::timeout(Duration::from_secs(5), waiter)
                 .await
                 .expect("a waiter was never woken by the first list")
-                .expect("a waiter panicked");
+                .expect("a waiter panicked")
+                .expect("the watch is not denied");
             assert_eq!(found.and_then(|map| map.metadata.name).as_deref(), Some("web"));
         }
     }
@@ -126,9 +143,28 @@ mod tests {
     async fn a_missing_object_is_none_once_listed() {
         let cache = WatchedCache::<ConfigMap>::default();
         let (reader, mut writer) = reflector::store();
-        cache.add(reader);
+        cache.add(reader, health());
         writer.apply_watcher_event(&watcher::Event::Init);
         writer.apply_watcher_event(&watcher::Event::InitDone);
-        assert!(cache.get("team", "web").await.is_none());
+        assert!(cache.get("team", "web").await.expect("the watch is not denied").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_read_of_a_denied_watch_fails_with_the_denial_instead_of_waiting() {
+        let cache = WatchedCache::<ConfigMap>::default();
+        let (reader, _writer) = reflector::store();
+        let health = health();
+        cache.add(reader, health.clone());
+        let message = "configmaps is forbidden: User \"system:serviceaccount:jaas:jaas\" cannot list resource \
+                       \"configmaps\" in API group \"\" in the namespace \"team\"";
+        let denied = kube::Error::Api(Status::failure(message, "Forbidden").with_code(403).boxed());
+        health.observe::<ConfigMap>(&Err(watcher::Error::InitialListFailed(denied)));
+        let read = tokio::time::timeout(Duration::from_secs(5), cache.get("team", "web"))
+            .await
+            .expect("a read of a denied watch waited");
+        match read {
+            Err(Error::Forbidden(denial)) => assert!(denial.contains("cannot list resource"), "{denial}"),
+            other => panic!("expected the denial, got {other:?}"),
+        }
     }
 }
