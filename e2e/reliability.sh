@@ -3,14 +3,28 @@
 # server, builds the binaries, runs each fault part in a section of its own, and ends with the totals of all parts:
 # faults injected, requests sent, bad inputs tried, data lost (must be 0). Loopback only; every wait is bounded.
 #
-# Parts so far:
+# Parts (issue 15's numbering):
 #   1. crash consistency: kill -9 of the controller, JAAS_FAULT_ROUNDS (100) rounds on the local backend and on S3
 #      at once, readers fetching every published URL meanwhile (e2e/tests/faults/).
+#   2. storage outage: S3 (through a proxy the test controls) down for JAAS_OUTAGE_SECONDS (60) while every snippet
+#      is edited: Ready=False StorageOperationFailed, bounded retries, cached reads served, 503 + Retry-After for the
+#      rest, every edit published after (e2e/tests/outage/).
+#   3. API server outages: on a control plane of its own, kube-apiserver killed for 15 s, then frozen for 20 s, while
+#      two replicas lead and snippets are edited: no edit lost, no two Lease holders, the leader stops writing before
+#      its Lease could be taken (e2e/tests/apiserver_restart/).
+#   4. hostile Jsonnet: 23 hostile programs on the real API server, 2,000 generated and mutated programs through the
+#      real evaluation worker (controller/tests/hostile_jsonnet.rs, worker_fuzz/).
+#   5. hostile HTTP: traversal, odd methods, huge headers, slow and idle connections against the artifact server
+#      (artifact-server/tests/hostile_connections.rs, routing_properties.rs).
+#   7. properties: URL paths, digests, tarballs, untar of untrusted input, YAML output (proptest).
+#   8. least privilege: the controller with exactly the chart's RBAC, then without each permission in turn
+#      (controller/tests/least_privilege/).
+# Part 6 (sustained load on the artifact server) is a benchmark: e2e/bench-server.sh.
 # Adding a part: a section that runs it through `part NAME CMD...`; it prints lines holding `SUMMARY key=value ...`,
 # and the keys to add up are named in the *_KEYS lists below.
 #
 # Env: JAAS_FAULT_ROUNDS (100), JAAS_FAULT_SEED, JAAS_FAULT_LEASE_SECONDS, JAAS_E2E_CONTROLLER_LOG (see
-# e2e/tests/faults/main.rs), JAAS_RELIABILITY_RELEASE=1 (release builds; default debug, the build CI makes anyway),
+# e2e/tests/faults/main.rs), JAAS_OUTAGE_SECONDS (60), JAAS_HELM (else e2e/helm-get.sh fetches helm), JAAS_RELIABILITY_RELEASE=1 (release builds; default debug, the build CI makes anyway),
 # JAAS_RELIABILITY_TIMEOUT (seconds per part, 5400), JAAS_E2E_CACHE and the overrides of e2e/kube-start.sh and
 # e2e/s3-start.sh. Servers this run starts are stopped when it exits; ones already running are used and left running.
 set -euo pipefail
@@ -20,15 +34,16 @@ SCRIPT=reliability
 cd "$E2E_DIR/.."
 
 export JAAS_FAULT_ROUNDS=${JAAS_FAULT_ROUNDS:-100}
+export JAAS_OUTAGE_SECONDS=${JAAS_OUTAGE_SECONDS:-60}
 PART_TIMEOUT=${JAAS_RELIABILITY_TIMEOUT:-5400}
 PROFILE=()
 [[ ${JAAS_RELIABILITY_RELEASE:-} == 1 ]] && PROFILE=(--release)
 
 # Which SUMMARY keys count as what in the totals.
-FAULT_KEYS=(kills)
-REQUEST_KEYS=(reads)
-BAD_INPUT_KEYS=()
-LOST_KEYS=(bad_reads lost_edits corrupt)
+FAULT_KEYS=(kills outages restarts freezes permissions_removed)
+REQUEST_KEYS=(reads edits)
+BAD_INPUT_KEYS=(bad_inputs)
+LOST_KEYS=(bad_reads lost_edits corrupt overlaps non_holder_writes)
 
 STARTED=$(date +%s)
 WORK=$(mktemp -d)
@@ -77,7 +92,13 @@ total() {
 
 heading "build: the binaries and the test (cargo ${PROFILE[*]:-(debug)})"
 cargo build "${PROFILE[@]}" -p jaas-controller -p jaas-artifact-server
-cargo test "${PROFILE[@]}" -p jaas-e2e --test faults --no-run
+TESTS=(-p jaas-e2e --test faults --test outage --test apiserver_restart
+  -p jaas-controller --test hostile_jsonnet --test worker_fuzz --test least_privilege
+  -p jaas-artifact-server --test hostile_connections --test routing_properties
+  -p jaas-shared --test layout_properties -p jaas-render --test yaml_properties --test tarball_properties)
+cargo test "${PROFILE[@]}" "${TESTS[@]}" --no-run
+bash e2e/helm-get.sh # the least-privilege part renders the chart's RBAC with helm
+export JAAS_HELM=${JAAS_HELM:-$BIN/helm}
 
 heading "servers: Kubernetes API server, S3 (Ceph radosgw)"
 use_server e2e/kube-start.sh e2e/kube-stop.sh "${JAAS_KUBE_STATE:-$CACHE/kube}/pids"
@@ -87,6 +108,27 @@ touch "$WORK/summaries"
 
 heading "1. crash consistency: kill -9 of the controller, $JAAS_FAULT_ROUNDS rounds, local and S3 backends"
 part "crash consistency" cargo test "${PROFILE[@]}" -p jaas-e2e --test faults
+
+heading "2. storage outage: S3 down for ${JAAS_OUTAGE_SECONDS}s while snippets are edited"
+part "storage outage" cargo test "${PROFILE[@]}" -p jaas-e2e --test outage
+
+heading "3. API server outages: killed and restarted, frozen and thawed"
+part "API server outages" cargo test "${PROFILE[@]}" -p jaas-e2e --test apiserver_restart
+
+heading "4. hostile Jsonnet: on the real API server, and a fuzz corpus through the worker"
+part "hostile Jsonnet" cargo test "${PROFILE[@]}" -p jaas-controller --test hostile_jsonnet --test worker_fuzz
+
+heading "5. hostile HTTP against the artifact server"
+part "hostile HTTP" cargo test "${PROFILE[@]}" -p jaas-artifact-server --test hostile_connections \
+  --test routing_properties
+
+heading "7. properties: paths, digests, tarballs, untar, YAML"
+part "properties" cargo test "${PROFILE[@]}" -p jaas-shared --test layout_properties -p jaas-render \
+  --test yaml_properties --test tarball_properties
+part "properties of untar and digests" cargo test "${PROFILE[@]}" -p jaas-controller --lib _properties::
+
+heading "8. least privilege: the chart's RBAC, then each permission taken away"
+part "least privilege" cargo test "${PROFILE[@]}" -p jaas-controller --test least_privilege
 
 heading "summary"
 cat "$WORK/summaries"

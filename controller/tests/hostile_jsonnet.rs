@@ -10,6 +10,7 @@
 
 mod cluster;
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -129,6 +130,8 @@ async fn hostile_snippets_fail_alone_and_leave_the_controller_as_it_was() {
         healthy.push(wait_ready_revision(&client, &ns.name, case.name, None).await);
     }
     println!("hostile-jsonnet: {} snippets published healthy after {:.1?}", cases.len() + 1, started.elapsed());
+    // For e2e/reliability.sh's totals; stderr itself, past the test harness's capture.
+    let _ = writeln!(std::io::stderr().lock(), "SUMMARY part=hostile_jsonnet bad_inputs={}", cases.len());
     let steady = Steady { client: client.clone(), ns: ns.name.clone() };
     let (baseline_latencies, mut next) = steady.edit_until(1, Some(BASELINE_EDITS), &AtomicBool::new(false)).await;
     let baseline = settle(&controller).await;

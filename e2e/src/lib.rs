@@ -2,11 +2,13 @@
 //! `e2e/run-tests.sh` exports) and running external commands with their output kept for error messages; and, in
 //! modules, what the tests that run JaaS as real processes share: the API-server side ([`cluster`]), the child
 //! processes ([`processes`]), one installation of both binaries on a storage backend ([`stack`]) and what a Flux
-//! consumer does with a published artifact ([`flux`]).
+//! consumer does with a published artifact ([`flux`]), the digest `jaas render` gives a snippet ([`rendered`]) and whether the controller published it ([`published`]).
 
 pub mod cluster;
 pub mod flux;
 pub mod processes;
+pub mod published;
+pub mod rendered;
 pub mod stack;
 
 use std::io::Write;

@@ -12,6 +12,7 @@ mod mutations;
 mod typed;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -151,6 +152,8 @@ async fn every_generated_program_gets_a_structured_reply() {
         let example = examples.get(kind).map_or(String::new(), |e| format!("  e.g. {e}"));
         println!("worker-fuzz: {kind:<58} {:>5} (grammar {grammar:>4}, mutant {mutant:>4}){example}", grammar + mutant);
     }
+    // For e2e/reliability.sh's totals; stderr itself, past the test harness's capture.
+    let _ = writeln!(std::io::stderr().lock(), "SUMMARY part=worker_fuzz bad_inputs={}", outcomes.len());
     let stats = renderer.pool_stats();
     println!("worker-fuzz: pool: {stats:?}, live workers {}", renderer.worker_pids().len());
     report_broken(seed, &broken);

@@ -171,7 +171,15 @@ impl Run<'_> {
             let mut still = Vec::new();
             for index in pending {
                 let expected = &tally.expected[index];
-                match snippets::published(self.client, self.namespace, index, expected, &stack.base_url).await? {
+                match jaas_e2e::published::published(
+                    self.client,
+                    self.namespace,
+                    &snippets::name(index),
+                    expected,
+                    &stack.base_url,
+                )
+                .await?
+                {
                     Some(publication) => found.push(publication),
                     None => still.push(index),
                 }
@@ -183,7 +191,15 @@ impl Run<'_> {
             if start.elapsed() > RECOVERY_TIMEOUT {
                 let mut states = Vec::new();
                 for &index in &pending {
-                    states.push(snippets::describe(self.client, self.namespace, index, &tally.expected[index]).await);
+                    states.push(
+                        jaas_e2e::published::describe(
+                            self.client,
+                            self.namespace,
+                            &snippets::name(index),
+                            &tally.expected[index],
+                        )
+                        .await,
+                    );
                 }
                 let metrics = controller_metrics(&stack.controller_metrics).await;
                 bail!(

@@ -1,0 +1,157 @@
+//! The snippets and their edits: [`COUNT`] small snippets whose external variable `edit` each edit bumps, edited
+//! in turn every [`EDIT_EVERY`] by a background task until told to stop. An edit the API server refuses (it is
+//! down) is tried again at the next tick; only accepted edits count. An edit is published when its snippet is
+//! Ready at the generation it created and its ExternalArtifact names the digest `jaas render` gives its document.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use jaas_e2e::cluster::{self, external_artifacts, snippets};
+use jaas_e2e::{flux, run};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
+
+/// Snippets in the namespace.
+pub const COUNT: usize = 3;
+/// One edit every this long.
+pub const EDIT_EVERY: Duration = Duration::from_millis(500);
+/// A bound on the edits of one run.
+const MAX_EDITS: u64 = 200;
+/// How long one edit may take before it counts as refused.
+const EDIT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The name of snippet `index`.
+pub fn name(index: usize) -> String {
+    format!("restart-{index}")
+}
+
+/// Snippet `index` after `edit` edits.
+pub fn document(index: usize, edit: u64) -> Value {
+    json!({
+        "apiVersion": "jaas.metio.wtf/v1",
+        "kind": "JsonnetSnippet",
+        "metadata": {"name": name(index)},
+        "spec": {
+            "history": 50,
+            "externalVariables": [{"name": "edit", "value": edit.to_string(), "code": true}],
+            "files": {"main.jsonnet": MAIN},
+        },
+    })
+}
+
+const MAIN: &str = "local edit = std.extVar('edit');
+[
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'restart-%d' % i }, data: { edit: std.toString(edit) } }
+  for i in std.range(1, 20)
+]
+";
+
+/// What the editor did.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Edits the API server accepted.
+    pub accepted: u64,
+    /// Attempts it refused or did not answer in time.
+    pub refused: u64,
+    /// The last accepted edit number of each snippet.
+    pub last_edit: [u64; COUNT],
+}
+
+/// The background editor.
+pub struct Editor {
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<Tally>,
+}
+
+impl Editor {
+    /// Starts editing the snippets in turn, from the state in `tally`.
+    pub fn start(client: &kube::Client, namespace: &str, mut tally: Tally) -> Self {
+        let (client, namespace) = (client.clone(), namespace.to_owned());
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let kind = snippets();
+            let mut index = 0;
+            while !stopped.load(Ordering::Relaxed) && tally.accepted < MAX_EDITS {
+                let edit = tally.last_edit[index] + 1;
+                let apply = cluster::apply(&client, &kind, &namespace, document(index, edit));
+                if let Ok(Ok(())) = tokio::time::timeout(EDIT_TIMEOUT, apply).await {
+                    tally.accepted += 1;
+                    tally.last_edit[index] = edit;
+                    index = (index + 1) % COUNT;
+                } else {
+                    tally.refused += 1;
+                }
+                tokio::time::sleep(EDIT_EVERY).await;
+            }
+            tally
+        });
+        Self { stop, task }
+    }
+
+    /// Stops editing and returns what was done.
+    pub async fn finish(self) -> Result<Tally> {
+        self.stop.store(true, Ordering::Relaxed);
+        Ok(self.task.await?)
+    }
+}
+
+/// The digest (`sha256:<hex>`) of `jaas render` of `document`, the one the controller must publish for it.
+pub fn expected_digest(jaas: &Path, document: &Value, scratch: &Path) -> Result<String> {
+    let name = document["metadata"]["name"].as_str().unwrap_or("snippet");
+    let (input, output) = (scratch.join(format!("{name}.yaml")), scratch.join(format!("{name}.tar.gz")));
+    std::fs::write(&input, serde_json::to_vec(document)?)?;
+    run(Command::new(jaas).arg("render").arg(&input).arg("-o").arg(&output), None)?.ok()?;
+    let tarball = std::fs::read(&output).with_context(|| format!("reading {}", output.display()))?;
+    Ok(format!("sha256:{}", hex::encode(Sha256::digest(&tarball))))
+}
+
+/// The artifact URL snippet `index` publishes once Ready at its latest generation with `expected` as its digest.
+async fn published(client: &kube::Client, namespace: &str, index: usize, expected: &str) -> Result<Option<String>> {
+    let Some(snippet) = cluster::get(client, &snippets(), namespace, &name(index)).await? else { return Ok(None) };
+    let ready = cluster::condition(&snippet, "Ready").is_some_and(|c| c["status"] == "True");
+    if !ready || snippet["status"]["observedGeneration"] != snippet["metadata"]["generation"] {
+        return Ok(None);
+    }
+    let artifact = cluster::get(client, &external_artifacts(), namespace, &name(index)).await?.unwrap_or_default();
+    let artifact = &artifact["status"]["artifact"];
+    if artifact["digest"] != expected || snippet["status"]["revision"] != expected {
+        return Ok(None);
+    }
+    Ok(artifact["url"].as_str().map(str::to_owned))
+}
+
+/// Waits until every snippet publishes its `expected` digest, then fetches each URL as Flux would and checks the
+/// bytes against the digest. Returns the snippets not published within `timeout` (empty when all were).
+pub async fn wait_published(
+    client: &kube::Client,
+    namespace: &str,
+    expected: &[String],
+    timeout: Duration,
+) -> Result<Vec<usize>> {
+    let start = Instant::now();
+    let mut pending: Vec<usize> = (0..expected.len()).collect();
+    let mut urls = Vec::new();
+    while !pending.is_empty() && start.elapsed() < timeout {
+        let mut still = Vec::new();
+        for index in pending {
+            match published(client, namespace, index, &expected[index]).await {
+                Ok(Some(url)) => urls.push((url, index)),
+                _ => still.push(index),
+            }
+        }
+        pending = still;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (url, index) in urls {
+        if let Err(error) = flux::fetch(&url, &expected[index]).await {
+            bail!("{}: the published {url} does not serve its digest: {error:#}", name(index));
+        }
+    }
+    Ok(pending)
+}
