@@ -19,12 +19,13 @@
 #   7. properties: URL paths, digests, tarballs, untar of untrusted input, YAML output (proptest).
 #   8. least privilege: the controller with exactly the chart's RBAC, then without each permission in turn
 #      (controller/tests/least_privilege/).
-# Part 6 (sustained load on the artifact server) is a benchmark: e2e/bench-server.sh.
+#   6. sustained load: the artifact server on S3 under wrk for JAAS_LOAD_SECONDS (60) with its cache on, then off:
+#      no error, flat RSS, p99 (e2e/bench-load.sh, a release build).
 # Adding a part: a section that runs it through `part NAME CMD...`; it prints lines holding `SUMMARY key=value ...`,
 # and the keys to add up are named in the *_KEYS lists below.
 #
 # Env: JAAS_FAULT_ROUNDS (100), JAAS_FAULT_SEED, JAAS_FAULT_LEASE_SECONDS, JAAS_E2E_CONTROLLER_LOG (see
-# e2e/tests/faults/main.rs), JAAS_OUTAGE_SECONDS (60), JAAS_HELM (else e2e/helm-get.sh fetches helm), JAAS_RELIABILITY_RELEASE=1 (release builds; default debug, the build CI makes anyway),
+# e2e/tests/faults/main.rs), JAAS_OUTAGE_SECONDS (60), JAAS_LOAD_SECONDS (60), JAAS_HELM (else e2e/helm-get.sh fetches helm), JAAS_RELIABILITY_RELEASE=1 (release builds; default debug, the build CI makes anyway),
 # JAAS_RELIABILITY_TIMEOUT (seconds per part, 5400), JAAS_E2E_CACHE and the overrides of e2e/kube-start.sh and
 # e2e/s3-start.sh. Servers this run starts are stopped when it exits; ones already running are used and left running.
 set -euo pipefail
@@ -41,7 +42,7 @@ PROFILE=()
 
 # Which SUMMARY keys count as what in the totals.
 FAULT_KEYS=(kills outages restarts freezes permissions_removed)
-REQUEST_KEYS=(reads edits)
+REQUEST_KEYS=(reads edits requests)
 BAD_INPUT_KEYS=(bad_inputs)
 LOST_KEYS=(bad_reads lost_edits corrupt overlaps non_holder_writes)
 
@@ -121,6 +122,9 @@ part "hostile Jsonnet" cargo test "${PROFILE[@]}" -p jaas-controller --test host
 heading "5. hostile HTTP against the artifact server"
 part "hostile HTTP" cargo test "${PROFILE[@]}" -p jaas-artifact-server --test hostile_connections \
   --test routing_properties
+
+heading "6. sustained load on the artifact server, S3 with the cache on and off"
+part "sustained load" env BENCH_DURATION="${JAAS_LOAD_SECONDS:-60}" bash e2e/bench-load.sh
 
 heading "7. properties: paths, digests, tarballs, untar, YAML"
 part "properties" cargo test "${PROFILE[@]}" -p jaas-shared --test layout_properties -p jaas-render \
