@@ -92,12 +92,12 @@ total() {
 }
 
 heading "build: the binaries and the test (cargo ${PROFILE[*]:-(debug)})"
-cargo build "${PROFILE[@]}" -p jaas-controller -p jaas-artifact-server
-TESTS=(-p jaas-e2e --test faults --test outage --test apiserver_restart
-  -p jaas-controller --test hostile_jsonnet --test worker_fuzz --test least_privilege
-  -p jaas-artifact-server --test hostile_connections --test routing_properties
-  -p jaas-shared --test layout_properties -p jaas-render --test yaml_properties --test tarball_properties)
-cargo test "${PROFILE[@]}" "${TESTS[@]}" --no-run
+# Always --workspace: a build of one package alone unifies dependency features differently and rebuilds them.
+cargo build "${PROFILE[@]}" --workspace --bins
+TESTS=(--test faults --test outage --test apiserver_restart --test hostile_jsonnet --test worker_fuzz
+  --test least_privilege --test hostile_connections --test routing_properties --test layout_properties
+  --test yaml_properties --test tarball_properties)
+cargo test "${PROFILE[@]}" --workspace "${TESTS[@]}" --no-run
 bash e2e/helm-get.sh # the least-privilege part renders the chart's RBAC with helm
 export JAAS_HELM=${JAAS_HELM:-$BIN/helm}
 
@@ -108,31 +108,31 @@ export KUBECONFIG AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION JAAS_S3_END
 touch "$WORK/summaries"
 
 heading "1. crash consistency: kill -9 of the controller, $JAAS_FAULT_ROUNDS rounds, local and S3 backends"
-part "crash consistency" cargo test "${PROFILE[@]}" -p jaas-e2e --test faults
+part "crash consistency" cargo test "${PROFILE[@]}" --workspace --test faults
 
 heading "2. storage outage: S3 down for ${JAAS_OUTAGE_SECONDS}s while snippets are edited"
-part "storage outage" cargo test "${PROFILE[@]}" -p jaas-e2e --test outage
+part "storage outage" cargo test "${PROFILE[@]}" --workspace --test outage
 
 heading "3. API server outages: killed and restarted, frozen and thawed"
-part "API server outages" cargo test "${PROFILE[@]}" -p jaas-e2e --test apiserver_restart
+part "API server outages" cargo test "${PROFILE[@]}" --workspace --test apiserver_restart
 
 heading "4. hostile Jsonnet: on the real API server, and a fuzz corpus through the worker"
-part "hostile Jsonnet" cargo test "${PROFILE[@]}" -p jaas-controller --test hostile_jsonnet --test worker_fuzz
+part "hostile Jsonnet" cargo test "${PROFILE[@]}" --workspace --test hostile_jsonnet --test worker_fuzz
 
 heading "5. hostile HTTP against the artifact server"
-part "hostile HTTP" cargo test "${PROFILE[@]}" -p jaas-artifact-server --test hostile_connections \
+part "hostile HTTP" cargo test "${PROFILE[@]}" --workspace --test hostile_connections \
   --test routing_properties
 
 heading "6. sustained load on the artifact server, S3 with the cache on and off"
 part "sustained load" env BENCH_DURATION="${JAAS_LOAD_SECONDS:-60}" bash e2e/bench-load.sh
 
 heading "7. properties: paths, digests, tarballs, untar, YAML"
-part "properties" cargo test "${PROFILE[@]}" -p jaas-shared --test layout_properties -p jaas-render \
+part "properties" cargo test "${PROFILE[@]}" --workspace --test layout_properties \
   --test yaml_properties --test tarball_properties
-part "properties of untar and digests" cargo test "${PROFILE[@]}" -p jaas-controller --lib _properties::
+part "properties of untar and digests" cargo test "${PROFILE[@]}" --workspace --lib _properties::
 
 heading "8. least privilege: the chart's RBAC, then each permission taken away"
-part "least privilege" cargo test "${PROFILE[@]}" -p jaas-controller --test least_privilege
+part "least privilege" cargo test "${PROFILE[@]}" --workspace --test least_privilege
 
 heading "summary"
 cat "$WORK/summaries"

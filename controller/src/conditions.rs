@@ -24,7 +24,7 @@ pub const REASON_SUSPENDED: &str = "Suspended";
 pub const REASON_RETRYING: &str = "RetryingAfterFailure";
 /// Reason for a spec the schema accepts but the controller cannot use (e.g. `spec.interval` out of range).
 pub const REASON_INVALID_SPEC: &str = "InvalidSpec";
-/// Reason used when storage or the API server failed (not the snippet's fault).
+/// Reason used when the storage backend failed (not the snippet's fault).
 pub const REASON_STORAGE_FAILED: &str = "StorageOperationFailed";
 /// Reason used when writing the ExternalArtifact failed.
 pub const REASON_PUBLISH_FAILED: &str = "PublishFailed";
