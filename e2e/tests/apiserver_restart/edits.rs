@@ -3,17 +3,14 @@
 //! down) is tried again at the next tick; only accepted edits count. An edit is published when its snippet is
 //! Ready at the generation it created and its ExternalArtifact names the digest `jaas render` gives its document.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use jaas_e2e::cluster::{self, external_artifacts, snippets};
-use jaas_e2e::{flux, run};
+use jaas_e2e::flux;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
 /// Snippets in the namespace.
@@ -99,16 +96,6 @@ impl Editor {
         self.stop.store(true, Ordering::Relaxed);
         Ok(self.task.await?)
     }
-}
-
-/// The digest (`sha256:<hex>`) of `jaas render` of `document`, the one the controller must publish for it.
-pub fn expected_digest(jaas: &Path, document: &Value, scratch: &Path) -> Result<String> {
-    let name = document["metadata"]["name"].as_str().unwrap_or("snippet");
-    let (input, output) = (scratch.join(format!("{name}.yaml")), scratch.join(format!("{name}.tar.gz")));
-    std::fs::write(&input, serde_json::to_vec(document)?)?;
-    run(Command::new(jaas).arg("render").arg(&input).arg("-o").arg(&output), None)?.ok()?;
-    let tarball = std::fs::read(&output).with_context(|| format!("reading {}", output.display()))?;
-    Ok(format!("sha256:{}", hex::encode(Sha256::digest(&tarball))))
 }
 
 /// The artifact URL snippet `index` publishes once Ready at its latest generation with `expected` as its digest.

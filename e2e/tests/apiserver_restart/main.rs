@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use jaas_e2e::cluster::{self, snippets as snippet_kind};
 use jaas_e2e::processes;
+use jaas_e2e::rendered::expected_digest;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::Api;
@@ -130,7 +131,7 @@ async fn restart_run(
     let mut expected = Vec::new();
     for index in 0..edits::COUNT {
         let document = edits::document(index, 0);
-        expected.push(edits::expected_digest(jaas, &document, &scratch)?);
+        expected.push(expected_digest(jaas, &document, &scratch).await?);
         cluster::apply(&client, &snippet_kind(), &namespace, document).await?;
     }
     let unpublished = edits::wait_published(&client, &namespace, &expected, PUBLISH_TIMEOUT).await?;
@@ -178,7 +179,7 @@ async fn restart_run(
     findings.edits = editor.finish().await?;
     let mut expected = Vec::new();
     for (index, &edit) in findings.edits.last_edit.iter().enumerate() {
-        expected.push(edits::expected_digest(jaas, &edits::document(index, edit), &scratch)?);
+        expected.push(expected_digest(jaas, &edits::document(index, edit), &scratch).await?);
     }
     let unpublished = edits::wait_published(&client, &namespace, &expected, PUBLISH_TIMEOUT).await?;
     findings.lost_edits = unpublished.len();
