@@ -42,6 +42,8 @@ impl EventPublisher {
             secondary: None,
         };
         if let Err(error) = self.recorder.publish(&event, &snippet.object_ref(&())).await {
+            // A denial is quoted as the API server words it (verb, resource), without the debug dump of its Status.
+            let error = crate::error::Error::from(error);
             tracing::warn!(%error, reason, "cannot publish an Event");
         }
     }
