@@ -1,9 +1,10 @@
 //! Whether the controller has published what a test expects for a snippet: its status Ready at its latest
 //! generation, naming the expected revision, and its ExternalArtifact serving that digest at the URL the storage
-//! layout gives it.
+//! layout gives it; and whether a URL serves an artifact's bytes.
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::cluster::{self, external_artifacts, snippets};
 
@@ -61,4 +62,16 @@ pub async fn describe(client: &kube::Client, namespace: &str, name: &str, expect
         serde_json::to_string(&snippet["status"]).unwrap_or_default(),
         serde_json::to_string(&artifact["status"]).unwrap_or_default(),
     )
+}
+
+/// GET `url` with `http`: 200 and a body whose sha256 is `digest` (`sha256:<hex>`). The light check a reader makes
+/// on every fetch; [`crate::flux::fetch`] also untars the body as Flux does.
+pub async fn served(http: &reqwest::Client, url: &str, digest: &str) -> Result<()> {
+    let response = http.get(url).send().await.with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    ensure!(status == reqwest::StatusCode::OK, "GET {url}: HTTP {status} (want 200)");
+    let body = response.bytes().await.with_context(|| format!("reading the body of {url}"))?;
+    let actual = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
+    ensure!(actual == digest, "GET {url}: {} bytes with {actual}, published {digest}", body.len());
+    Ok(())
 }

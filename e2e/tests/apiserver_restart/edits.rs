@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use jaas_e2e::cluster::{self, external_artifacts, snippets};
+use jaas_e2e::cluster::{self, snippets};
 use jaas_e2e::flux;
+use jaas_e2e::published::published;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -98,26 +99,12 @@ impl Editor {
     }
 }
 
-/// The artifact URL snippet `index` publishes once Ready at its latest generation with `expected` as its digest.
-async fn published(client: &kube::Client, namespace: &str, index: usize, expected: &str) -> Result<Option<String>> {
-    let Some(snippet) = cluster::get(client, &snippets(), namespace, &name(index)).await? else { return Ok(None) };
-    let ready = cluster::condition(&snippet, "Ready").is_some_and(|c| c["status"] == "True");
-    if !ready || snippet["status"]["observedGeneration"] != snippet["metadata"]["generation"] {
-        return Ok(None);
-    }
-    let artifact = cluster::get(client, &external_artifacts(), namespace, &name(index)).await?.unwrap_or_default();
-    let artifact = &artifact["status"]["artifact"];
-    if artifact["digest"] != expected || snippet["status"]["revision"] != expected {
-        return Ok(None);
-    }
-    Ok(artifact["url"].as_str().map(str::to_owned))
-}
-
 /// Waits until every snippet publishes its `expected` digest, then fetches each URL as Flux would and checks the
 /// bytes against the digest. Returns the snippets not published within `timeout` (empty when all were).
 pub async fn wait_published(
     client: &kube::Client,
     namespace: &str,
+    base_url: &str,
     expected: &[String],
     timeout: Duration,
 ) -> Result<Vec<usize>> {
@@ -127,8 +114,8 @@ pub async fn wait_published(
     while !pending.is_empty() && start.elapsed() < timeout {
         let mut still = Vec::new();
         for index in pending {
-            match published(client, namespace, index, &expected[index]).await {
-                Ok(Some(url)) => urls.push((url, index)),
+            match published(client, namespace, &name(index), &expected[index], base_url).await {
+                Ok(Some(publication)) => urls.push((publication.url, index)),
                 _ => still.push(index),
             }
         }

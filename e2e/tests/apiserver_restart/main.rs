@@ -134,7 +134,8 @@ async fn restart_run(
         expected.push(expected_digest(jaas, &document, &scratch).await?);
         cluster::apply(&client, &snippet_kind(), &namespace, document).await?;
     }
-    let unpublished = edits::wait_published(&client, &namespace, &expected, PUBLISH_TIMEOUT).await?;
+    let unpublished =
+        edits::wait_published(&client, &namespace, replicas.base_url(), &expected, PUBLISH_TIMEOUT).await?;
     ensure!(unpublished.is_empty(), "snippets {unpublished:?} never published\n{}", replicas.logs());
 
     let lease: Api<Lease> = Api::namespaced(client.clone(), &namespace);
@@ -181,7 +182,8 @@ async fn restart_run(
     for (index, &edit) in findings.edits.last_edit.iter().enumerate() {
         expected.push(expected_digest(jaas, &edits::document(index, edit), &scratch).await?);
     }
-    let unpublished = edits::wait_published(&client, &namespace, &expected, PUBLISH_TIMEOUT).await?;
+    let unpublished =
+        edits::wait_published(&client, &namespace, replicas.base_url(), &expected, PUBLISH_TIMEOUT).await?;
     findings.lost_edits = unpublished.len();
     // A last look at the Lease after everything was published, then the history.
     tokio::time::sleep(Duration::from_secs(1)).await;

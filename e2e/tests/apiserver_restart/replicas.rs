@@ -139,6 +139,11 @@ impl Replicas {
         self.launch.work_dir.join(format!("{name}.log"))
     }
 
+    /// The artifact server's URL, under which the replicas publish (`--storage-base-url`).
+    pub fn base_url(&self) -> &str {
+        &self.launch.base_url
+    }
+
     /// The recent output of every process, for error messages.
     pub fn logs(&self) -> String {
         let mut all: Vec<String> = self.controllers.iter().map(|r| r.process.log_tail(30)).collect();

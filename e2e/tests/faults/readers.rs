@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::Result;
 use jaas_e2e::cluster::{self, external_artifacts};
-use sha2::{Digest, Sha256};
+use jaas_e2e::published::served;
 use tokio::task::JoinHandle;
 
 /// How often the collector lists the ExternalArtifacts.
@@ -120,7 +120,7 @@ async fn read(shared: Arc<Shared>, http: reqwest::Client, reader: usize, count: 
         }
         let (url, digest) = &urls[next % urls.len()];
         next += count;
-        let result = fetch_and_check(&http, url, digest).await;
+        let result = served(&http, url, digest).await;
         shared.reads.fetch_add(1, Ordering::Relaxed);
         if let Err(error) = result {
             shared.bad.fetch_add(1, Ordering::Relaxed);
@@ -131,15 +131,4 @@ async fn read(shared: Arc<Shared>, http: reqwest::Client, reader: usize, count: 
         }
         tokio::time::sleep(READ_PAUSE).await;
     }
-}
-
-/// One read: 200, and a body whose sha256 is `digest`.
-async fn fetch_and_check(http: &reqwest::Client, url: &str, digest: &str) -> Result<()> {
-    let response = http.get(url).send().await.with_context(|| format!("GET {url}"))?;
-    let status = response.status();
-    ensure!(status == reqwest::StatusCode::OK, "GET {url}: HTTP {status}");
-    let body = response.bytes().await.with_context(|| format!("reading the body of {url}"))?;
-    let actual = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
-    ensure!(actual == digest, "GET {url}: {} bytes with {actual}, published {digest}", body.len());
-    Ok(())
 }

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use sha2::{Digest, Sha256};
+use jaas_e2e::published::served;
 
 /// Limit on one request, body included. The server's own `--backend-timeout` is 10 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -77,17 +77,6 @@ impl ArtifactReads {
             self.examples.push(example);
         }
     }
-}
-
-/// GET `url`: 200 and a body whose sha256 is `digest` (`sha256:<hex>`).
-pub async fn served(http: &reqwest::Client, url: &str, digest: &str) -> Result<()> {
-    let response = http.get(url).send().await.with_context(|| format!("GET {url}"))?;
-    let status = response.status();
-    ensure!(status == reqwest::StatusCode::OK, "GET {url}: HTTP {status} (want 200)");
-    let body = response.bytes().await.with_context(|| format!("reading the body of {url}"))?;
-    let actual = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
-    ensure!(actual == digest, "GET {url}: {} bytes with {actual}, published {digest}", body.len());
-    Ok(())
 }
 
 /// GET `url`: 503 with `Retry-After: <seconds>`; returns the seconds.

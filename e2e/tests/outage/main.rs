@@ -219,7 +219,7 @@ impl Run<'_> {
         tally.recovery = back_at.elapsed();
         // The revision that was never fetched is served from S3 again.
         let http = reqwest::Client::builder().timeout(artifact_reads::REQUEST_TIMEOUT).build()?;
-        artifact_reads::served(&http, &uncached.url, &uncached.digest).await.context("after the outage")?;
+        jaas_e2e::published::served(&http, &uncached.url, &uncached.digest).await.context("after the outage")?;
         self.withdraw_all().await
     }
 
