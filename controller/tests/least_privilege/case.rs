@@ -202,8 +202,9 @@ pub async fn run(shared: Arc<Shared>, case: Case) -> Outcome {
         if driver.stage == Stage::Done {
             outcome.finished_after_restore = Some(restored.elapsed());
         } else {
-            let stage = driver.stage;
-            outcome.failure = Some(format!("did not recover within {RECOVERY:?} of the restore: stuck at {stage:?}"));
+            let holder = driver.objects.snapshot().await.and_then(|snapshot| snapshot.lease_holder);
+            let state = driver.describe(holder.as_deref());
+            outcome.failure = Some(format!("did not recover within {RECOVERY:?} of the restore: {state}"));
         }
     }
     outcome.took = started.elapsed();
@@ -232,6 +233,10 @@ async fn without_the_permission(driver: &mut Driver, case: &Case) -> Reports {
             reports.collect(&needles, &snapshot, &driver.launch.log);
         }
         if let Some(exit) = driver.exited_early() {
+            // What it logged just before it exited may have come after this poll's look at the log.
+            if let Some(snapshot) = driver.objects.snapshot().await {
+                reports.collect(&needles, &snapshot, &driver.launch.log);
+            }
             reports.exits.push(exit);
             break;
         }

@@ -12,6 +12,8 @@ use crate::scenario::{Objects, Snapshot, Stage};
 
 /// How often the API server and the log are looked at.
 pub const POLL: Duration = Duration::from_millis(300);
+/// How many of the controller log's last lines a failure quotes.
+const LOG_TAIL: usize = 15;
 
 /// The stages, driven against one controller process.
 pub struct Driver {
@@ -137,6 +139,29 @@ impl Driver {
             return true;
         }
         false
+    }
+
+    /// Where the case stands, for a failure's message: the stage, the controller process, the Lease holder the last
+    /// look saw (and the one left behind unreleased), and the controller log's last lines.
+    pub fn describe(&mut self, holder: Option<&str>) -> String {
+        let process = match self.controller.exited() {
+            Some(status) => format!("exited ({status})"),
+            None => "running".to_owned(),
+        };
+        let lines = crate::controller::log_lines(&self.launch.log);
+        let tail: Vec<String> = lines
+            .iter()
+            .skip(lines.len().saturating_sub(LOG_TAIL))
+            .map(|line| format!("  {} {}", line.level, line.text.chars().take(300).collect::<String>()))
+            .collect();
+        format!(
+            "stage {:?}, controller {process}, Lease holder {holder:?} (left unreleased: {:?}); the log's last {} \
+             lines:\n{}",
+            self.stage,
+            self.unreleased,
+            tail.len(),
+            tail.join("\n")
+        )
     }
 
     /// Whether the controller exited before it was told to.
