@@ -8,7 +8,8 @@ What goes in, for each binary package named with -p (default: jaas-controller an
   --target TARGET` lists them: `cargo metadata` resolves features for the whole workspace at once, so a feature only
   the tests turn on would otherwise bring in crates the binary does not link (they are named in the log);
 - per package: name, version, purl (pkg:cargo/NAME@VERSION), license (SPDX; the old `MIT/Apache-2.0` form written
-  as `MIT OR Apache-2.0`), source (registry or git URL, or this workspace), the SHA-256 of the .crate from
+  as `MIT OR Apache-2.0`), source (registry or git URL, this workspace, or a crate carried with a patch under
+  third_party/), the SHA-256 of the .crate from
   Cargo.lock, whether it is a proc-macro (compiled and run at build time, not linked), and the dependency edges.
 
 The check, before the file is written (exit 1 and nothing written on any failure): every package `cargo tree -e
@@ -94,6 +95,16 @@ def built_packages(package, target, root):
     return {(line.split()[0], line.split()[1].removeprefix("v")) for line in out.splitlines() if line.strip()}
 
 
+def local_source(package):
+    """How a package without a registry or git source reaches the build: a workspace member, or a crate carried with
+    a change under third_party/ (the published release plus third_party/NAME.patch, docs/fidelity.md)."""
+    parts = Path(package["manifest_path"]).parts
+    if "third_party" in parts:
+        return (f"path: third_party/{package['name']}, crates.io {package['name']} {package['version']} "
+                f"plus third_party/{package['name']}.patch")
+    return "path: this workspace"
+
+
 def component(package, checksum, kind):
     """A CycloneDX component for one cargo package."""
     source = package["source"]
@@ -113,7 +124,7 @@ def component(package, checksum, kind):
         entry["licenses"] = [{"license": {"name": f"see {package['license_file']} in the crate"}}]
     if checksum:
         entry["hashes"] = [{"alg": "SHA-256", "content": checksum}]
-    properties = [{"name": "cargo:source", "value": source or "path: this workspace"}]
+    properties = [{"name": "cargo:source", "value": source or local_source(package)}]
     if any("proc-macro" in t["kind"] for t in package["targets"]):
         properties.append({"name": "cargo:proc-macro", "value": "true: runs at build time, not linked"})
     entry["properties"] = properties
@@ -244,10 +255,13 @@ def main():
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(text)
     registry = sum(1 for c in bom["components"] if "hashes" in c)
+    carried = sum(1 for c in bom["components"] for p in c["properties"]
+                  if p["name"] == "cargo:source" and p["value"].startswith("path: third_party/"))
     macros = sum(1 for c in bom["components"] if any(p["name"] == "cargo:proc-macro" for p in c["properties"]))
     per_root = ", ".join(f"{name} {len(built)}" for name, built in sorted(built_by_root.items()))
     log(f"{len(bom['components'])} components ({registry} from crates.io with Cargo.lock's SHA-256, "
-        f"{len(bom['components']) - registry} of this workspace, {macros} proc-macros) for {args.target}; "
+        f"{carried} carried with a patch under third_party/, {len(bom['components']) - registry - carried} of this "
+        f"workspace, {macros} proc-macros) for {args.target}; "
         f"cargo tree -e normal packages per binary: {per_root}, all present; written to {output}")
 
 

@@ -22,16 +22,13 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          integers at 2^63 and loses digits past precision 19, where go-jsonnet prints (its own odd) big numbers",
     ),
     (
-        "format_s_float.jsonnet",
-        "same formatter: `%s` of a non-integral number is `0.1` in jrsonnet and `0.10000000000000001` in go-jsonnet",
-    ),
-    (
-        "string_concat_numbers.jsonnet",
-        "string + number is the evaluator's conversion, not std.toString: shortest digits vs go-jsonnet's %.17g",
-    ),
-    (
         "tailstrict_recursion.jsonnet",
         "jrsonnet does not run `tailstrict` calls in constant stack: 100,000 frames hit the stack limit",
+    ),
+    (
+        "string_escape_unpaired_surrogate.jsonnet",
+        "a go-jsonnet quirk: it decodes `\\uD83D\\u0041` (a high surrogate, then no low one) to U+FFFD and drops the \
+         `A`; jrsonnet and C++ jsonnet reject the literal",
     ),
     (
         "parse_yaml_tab_indentation.jsonnet",

@@ -14,7 +14,7 @@ use std::time::Duration;
 use jaas_render::{Limits, OutputMode, Renderer, WorkerCommand, plain_request};
 
 /// The artifact of `tests/golden/main.jsonnet`, evaluated.
-const RENDERED_SHA256: &str = "3fa295da05fbaa5079f81c58648629bbf0b6e4199bd4c110bace54e5acceb72c";
+const RENDERED_SHA256: &str = "3b34834422c4e7314e3fae76c1639ea9c1540118b859892326d44f74ebad8491";
 /// The artifact of the same files with `output: source`.
 const SOURCE_SHA256: &str = "f9ecfb510773d75b77aa3ba0687f2c10b132e2a73654b6a4323b6f7625158cbe";
 

@@ -194,6 +194,42 @@ fn every_workspace_member_reaches_both_images() -> Result<()> {
     Ok(())
 }
 
+/// The directories of the root `Cargo.toml`'s `[patch.crates-io]` path entries: crates carried with a change.
+fn patched_crate_dirs() -> Result<Vec<String>> {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).context("reading Cargo.toml")?;
+    let Some((_, section)) = manifest.split_once("[patch.crates-io]") else { return Ok(Vec::new()) };
+    Ok(section
+        .lines()
+        .take_while(|line| !line.starts_with('['))
+        .filter_map(|line| line.split_once("path = \"")?.1.split_once('"').map(|(path, _)| path.to_owned()))
+        .collect())
+}
+
+/// A crate carried with a patch is a dependency: the dependency layer builds it, so the `manifests` stage keeps its
+/// whole tree (not only its Cargo.toml) and .dockerignore lets all of it in.
+#[test]
+fn crates_carried_with_a_patch_reach_the_dependency_layer() -> Result<()> {
+    let dirs = patched_crate_dirs()?;
+    ensure!(!dirs.is_empty(), "Cargo.toml has no [patch.crates-io] path entry (this test reads `path = \"...\"`)");
+    let ignore = DockerIgnore::read()?;
+    for dir in &dirs {
+        let files = files_under(dir)?;
+        ensure!(files.iter().any(|f| f.ends_with("/src/lib.rs")), "{dir} has no src/lib.rs");
+        for file in &files {
+            ensure!(ignore.admits(file), ".dockerignore keeps {file} (a crate carried with a patch) out");
+        }
+        let top = dir.split('/').next().context("an empty patch path")?;
+        for name in DOCKERFILES {
+            let dockerfile = read_dockerfile(name)?;
+            let keeps = dockerfile.iter().any(|i| {
+                i.keyword == "RUN" && i.args.contains("-delete") && i.args.contains(&format!("! -path './{top}/*'"))
+            });
+            ensure!(keeps, "{name}: the manifests stage deletes {dir}'s sources (add `! -path './{top}/*'`)");
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn the_build_context_holds_sources_and_manifests_only() -> Result<()> {
     let ignore = DockerIgnore::read()?;

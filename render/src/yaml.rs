@@ -1,12 +1,18 @@
 //! YAML and JSON encoding of rendered manifests.
 //!
 //! YAML comes from serde-saphyr with YAML 1.1-safe quoting (so `"yes"`, `"on"`, `"1.0"`, `""` stay strings
-//! for every reader Flux might use), literal blocks for multi-line strings and no folding of long lines.
+//! for every reader Flux might use), literal blocks for multi-line strings and no folding of long lines. Numbers
+//! in both are spelled as go-jsonnet's `jsonnet` command spells them ([`numbers`]).
 
-use serde::Serialize;
+mod numbers;
+
+use std::borrow::Borrow;
+
+use serde::Serialize as _;
 use serde_json::Value;
 use serde_saphyr::SerializerOptions;
 
+use self::numbers::{GoNumbersPretty, YamlWithGoNumbers, placeholder_prefix, replace_placeholders};
 use super::{RenderError, parallel::per_batch_on_all_cores};
 
 /// Long single-line strings are never folded: folding is where readers disagree most.
@@ -17,11 +23,13 @@ const DOCUMENT_SEPARATOR: &str = "---\n";
 /// Fewer documents per thread than this are encoded on the calling thread: a thread costs more than it saves.
 const MIN_DOCUMENTS_PER_THREAD: usize = 64;
 
-/// Encodes documents as one multi-document YAML stream (`---` between documents).
+/// Encodes documents as one multi-document YAML stream (`---` between documents). Integral numbers are YAML
+/// integers with all their digits, the others have go-jsonnet's 17 significant digits; each parses back to its
+/// double (`-0` to 0, as in any YAML reader).
 ///
 /// Large streams are encoded in contiguous slices on all cores and joined; the bytes are the same as from one
 /// thread, since each document's YAML does not depend on its neighbours.
-pub fn yaml_documents<T: Serialize + Sync>(documents: &[T]) -> Result<String, RenderError> {
+pub fn yaml_documents<T: Borrow<Value> + Sync>(documents: &[T]) -> Result<String, RenderError> {
     let slices = per_batch_on_all_cores(documents, MIN_DOCUMENTS_PER_THREAD, |_, slice| encode_stream(slice));
     let slices = slices
         .into_iter()
@@ -30,23 +38,33 @@ pub fn yaml_documents<T: Serialize + Sync>(documents: &[T]) -> Result<String, Re
     Ok(slices.join(DOCUMENT_SEPARATOR))
 }
 
-fn encode_stream<T: Serialize>(documents: &[T]) -> Result<String, RenderError> {
+fn encode_stream<T: Borrow<Value>>(documents: &[T]) -> Result<String, RenderError> {
     let mut options = SerializerOptions::default();
     options.folded_wrap_chars = NEVER_FOLD;
     options.yaml_12 = false;
-    serde_saphyr::to_string_multiple_with_options(documents, options)
-        .map_err(|error| RenderError::Internal(format!("cannot encode YAML: {error}")))
+    let documents: Vec<&Value> = documents.iter().map(Borrow::borrow).collect();
+    let prefix = placeholder_prefix(&documents);
+    let wrapped: Vec<YamlWithGoNumbers<'_>> = documents
+        .iter()
+        .map(|value| YamlWithGoNumbers { value, prefix: prefix.as_deref().unwrap_or_default() })
+        .collect();
+    let yaml = serde_saphyr::to_string_multiple_with_options(&wrapped, options)
+        .map_err(|error| RenderError::Internal(format!("cannot encode YAML: {error}")))?;
+    match prefix {
+        Some(prefix) => replace_placeholders(&yaml, &prefix),
+        None => Ok(yaml),
+    }
 }
 
-/// Pretty-printed JSON with a trailing newline; keys are sorted because jrsonnet manifests objects in
-/// sorted order and `serde_json` keeps that order.
+/// Pretty-printed JSON with a trailing newline, numbers spelled as go-jsonnet spells them; keys are sorted because
+/// jrsonnet manifests objects in sorted order and `serde_json` keeps that order.
 pub fn pretty_json(value: &Value) -> Result<String, RenderError> {
-    serde_json::to_string_pretty(value)
-        .map(|mut json| {
-            json.push('\n');
-            json
-        })
-        .map_err(|error| RenderError::Internal(format!("cannot encode JSON: {error}")))
+    let mut json = Vec::with_capacity(128);
+    value
+        .serialize(&mut serde_json::Serializer::with_formatter(&mut json, GoNumbersPretty::new()))
+        .map_err(|error| RenderError::Internal(format!("cannot encode JSON: {error}")))?;
+    json.push(b'\n');
+    String::from_utf8(json).map_err(|error| RenderError::Internal(format!("cannot encode JSON: {error}")))
 }
 
 #[cfg(test)]
@@ -185,6 +203,66 @@ metadata:
   name: cfg
 ";
         assert_eq!(yaml_documents(&[document]).unwrap(), expected);
+    }
+
+    /// (double, go-jsonnet's `jsonnet` output for it): the cases of issue 16 and the edges of the double range.
+    const GO_JSONNET_SPELLINGS: &[(f64, &str)] = &[
+        (0.1, "0.10000000000000001"),
+        (1e25, "10000000000000000905969664"),
+        (9_007_199_254_740_993.0, "9007199254740992"),
+        (5e-324, "4.9406564584124654e-324"),
+        (-0.0, "-0"),
+        (1e-7, "9.9999999999999995e-08"),
+        (123_456_789.123, "123456789.123"),
+        (9_223_372_036_854_775_808.0, "9223372036854775808"),
+        (12_345_678_901_234_567_890.0, "12345678901234567168"),
+        (1e21, "1000000000000000000000"),
+        (1e-5, "1.0000000000000001e-05"),
+        (0.5, "0.5"),
+        (100.0, "100"),
+        (-2.5, "-2.5"),
+    ];
+
+    /// The numbers as serde_json holds them when JSON text spells them with Rust's shortest digits, as jrsonnet did
+    /// before the carried patch: `2^63` as `9223372036854776000`, an integer kept as `u64` that is not the double.
+    fn as_jrsonnet_writes_them(numbers: &[f64]) -> Value {
+        let text: Vec<String> = numbers.iter().map(|v| format!("{v}")).collect();
+        serde_json::from_str(&format!("[{}]", text.join(","))).unwrap()
+    }
+
+    #[test]
+    fn json_numbers_are_spelled_as_go_jsonnet_spells_them() {
+        let mut numbers: Vec<f64> = GO_JSONNET_SPELLINGS.iter().map(|(v, _)| *v).collect();
+        numbers.push(f64::MAX);
+        let json = pretty_json(&as_jrsonnet_writes_them(&numbers)).unwrap();
+        let lines: Vec<&str> = json.lines().skip(1).map(|line| line.trim().trim_end_matches(',')).collect();
+        for (index, (v, want)) in GO_JSONNET_SPELLINGS.iter().enumerate() {
+            assert_eq!(lines[index], *want, "{v:e}");
+        }
+        assert_eq!(lines[GO_JSONNET_SPELLINGS.len()].len(), 309, "f64::MAX has 309 integer digits");
+    }
+
+    #[test]
+    fn yaml_numbers_are_go_jsonnet_digits_and_parse_back_to_their_doubles() {
+        let numbers: Vec<f64> = GO_JSONNET_SPELLINGS.iter().map(|(v, _)| *v).chain([f64::MAX, f64::MIN]).collect();
+        let document = json!({"numbers": as_jrsonnet_writes_them(&numbers)});
+        let (yaml, parsed) = round_trip(std::slice::from_ref(&document));
+        let items: Vec<&str> = yaml.lines().skip(1).map(|line| line.trim_start_matches("- ")).collect();
+        for (index, (v, want)) in GO_JSONNET_SPELLINGS.iter().enumerate() {
+            assert_eq!(items[index], *want, "{v:e}");
+        }
+        let read: Vec<f64> = parsed[0]["numbers"].as_array().unwrap().iter().map(|n| n.as_f64().unwrap()).collect();
+        assert_eq!(read, numbers, "{yaml}");
+        let integers = parsed[0]["numbers"].as_array().unwrap().iter().filter(|n| n.is_i64() || n.is_u64()).count();
+        assert_eq!(integers, 5, "integral numbers below 2^64 are YAML integers (-0 too): {yaml}");
+    }
+
+    #[test]
+    fn a_string_that_looks_like_a_number_placeholder_stays_that_string() {
+        let document = json!({"ZJAASNUMBER0X": "ZJAASNUMBER0X3fb999999999999a", "n": 0.1});
+        let (yaml, parsed) = round_trip(std::slice::from_ref(&document));
+        assert_eq!(parsed, vec![document], "{yaml}");
+        assert!(yaml.contains("\"n\": 0.10000000000000001\n"), "{yaml}");
     }
 
     #[test]

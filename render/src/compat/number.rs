@@ -1,50 +1,27 @@
-//! The two ways go-jsonnet spells a number: `unparseNumber` (std.toString, string concatenation in Go) and
-//! `strconv.FormatFloat(v, 'f', -1, 64)` (std.manifestJsonEx, std.manifestYamlDoc).
+//! The two ways go-jsonnet spells a number: `unparseNumber` (the `jsonnet` command's output, std.toString, string
+//! concatenation, `%s`) and `strconv.FormatFloat(v, 'f', -1, 64)` (std.manifestJsonEx, std.manifestYamlDoc).
 
 use std::fmt::Write as _;
 
+use jrsonnet_evaluator::NumValue;
+
 /// Writes `v` like go-jsonnet's `unparseNumber`: integral values as `%.0f` (no exponent, e.g. `1e21` is
 /// `1000000000000000000000`), everything else as C's `%.17g` (e.g. `0.1` is `0.10000000000000001`).
-// go-jsonnet's own test, `v == math.Floor(v)`: exact on purpose.
-#[allow(clippy::float_cmp)]
+///
+/// That is how jrsonnet's `NumValue` displays itself with the carried jrsonnet-ir patch (docs/fidelity.md,
+/// "Carried patches"), so std, the evaluator's string + number and `%s`, and the renderer share one formatter.
 pub fn unparse_number(v: f64, buf: &mut String) {
-    if v == v.floor() {
-        let _ = write!(buf, "{v:.0}");
-    } else {
-        write_g17(v, buf);
-    }
+    // Jsonnet numbers are finite; anything else would be written as Rust writes it.
+    let _ = match NumValue::new(v) {
+        Some(number) => write!(buf, "{number}"),
+        None => write!(buf, "{v}"),
+    };
 }
 
 /// Writes `v` like Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits that round-trip, never an
 /// exponent. Rust's `Display` for `f64` has exactly that contract.
 pub fn format_shortest(v: f64, buf: &mut String) {
     let _ = write!(buf, "{v}");
-}
-
-/// C's `%.17g`: 17 significant digits, trailing zeros removed, exponent form when the decimal exponent is
-/// below -4 or at least 17 (with a sign and at least two exponent digits).
-fn write_g17(v: f64, buf: &mut String) {
-    const PRECISION: i32 = 17;
-    let scientific = format!("{v:.16e}");
-    let Some((mantissa, exponent)) = scientific.split_once('e') else {
-        buf.push_str(&scientific);
-        return;
-    };
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if (-4..PRECISION).contains(&exponent) {
-        let decimals = usize::try_from(PRECISION - 1 - exponent).unwrap_or(0);
-        let fixed = format!("{v:.decimals$}");
-        buf.push_str(trim_fraction(&fixed));
-    } else {
-        buf.push_str(trim_fraction(mantissa));
-        let sign = if exponent < 0 { '-' } else { '+' };
-        let _ = write!(buf, "e{sign}{:02}", exponent.unsigned_abs());
-    }
-}
-
-/// Drops trailing zeros after a decimal point, and the point itself when nothing is left after it.
-fn trim_fraction(digits: &str) -> &str {
-    if digits.contains('.') { digits.trim_end_matches('0').trim_end_matches('.') } else { digits }
 }
 
 #[cfg(test)]
