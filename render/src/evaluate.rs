@@ -307,6 +307,24 @@ mod tests {
     }
 
     #[test]
+    fn tail_calls_run_in_constant_stack_and_other_deep_recursion_stops_at_the_limit() {
+        // A million `tailstrict` self-calls in tail position, under a stack limit of 100 frames.
+        let tail = "local count(n, acc) = if n == 0 then acc else count(n - 1, acc + 1) tailstrict; count(1000000, 0)";
+        assert_eq!(evaluate(&request(&[("main.jsonnet", tail)]), 100).unwrap(), json!(1_000_000));
+        for code in [
+            // tailstrict, but not in tail position
+            "local sum(n) = if n == 0 then 0 else n + sum(n - 1) tailstrict; sum(1000)",
+            // in tail position, but not tailstrict
+            "local sum(n, acc) = if n == 0 then acc else sum(n - 1, acc + n); sum(1000, 0)",
+            // tailstrict in tail position with named arguments: made as an ordinary call
+            "local sum(n, acc=0) = if n == 0 then acc else sum(n=n - 1, acc=acc + n) tailstrict; sum(1000)",
+        ] {
+            let error = evaluate(&request(&[("main.jsonnet", code)]), 100).unwrap_err();
+            assert_eq!(error.reason(), "StackOverflow", "{code}: {error}");
+        }
+    }
+
+    #[test]
     fn errors_are_classified_and_located() {
         let cases = [
             ("local x = 1;\n{ a: error 'boom' }", "EvaluationFailed", "main.jsonnet:2:"),
@@ -318,6 +336,8 @@ mod tests {
             ("import 'nope.libsonnet'", "EvaluationFailed", "import not found: \"nope.libsonnet\""),
             ("local f(n) = f(n + 1) + 1; f(0)", "StackOverflow", "stack overflow"),
             ("std.extVar('missing')", "EvaluationFailed", "missing"),
+            // The rounding step of %f overflows: an error, as in go-jsonnet, not a loop over infinity.
+            ("'%.25f' % 1e300", "EvaluationFailed", "overflow"),
         ];
         for (code, reason, fragment) in cases {
             let error = evaluate(&request(&[("main.jsonnet", code)]), 100).unwrap_err();

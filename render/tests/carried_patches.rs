@@ -24,11 +24,18 @@ struct Carried {
     crate_sha256: &'static str,
 }
 
-const CARRIED: &[Carried] = &[Carried {
-    name: "jrsonnet-ir",
-    version: "0.5.0-pre98",
-    crate_sha256: "cb8e3e1f192e1fed9f583081dfcc11e6de99740df69a3ec987ab7e472fbc6ac2",
-}];
+const CARRIED: &[Carried] = &[
+    Carried {
+        name: "jrsonnet-ir",
+        version: "0.5.0-pre98",
+        crate_sha256: "cb8e3e1f192e1fed9f583081dfcc11e6de99740df69a3ec987ab7e472fbc6ac2",
+    },
+    Carried {
+        name: "jrsonnet-evaluator",
+        version: "0.5.0-pre98",
+        crate_sha256: "18638e343f08c32f75e7b155a1a2c0964481d723eea167d5e3a13df8ed59f20c",
+    },
+];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

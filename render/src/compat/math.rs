@@ -87,6 +87,19 @@ pub fn builtin_go_exponent(x: f64) -> f64 {
     exponent
 }
 
+/// std.min(a, b), as go-jsonnet computes it: `if a < b then a else b`, so of `-0` and `0` the second wins (Rust's
+/// `f64::min`, jrsonnet's, returns either).
+#[builtin]
+pub fn builtin_go_min(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
+}
+
+/// std.max(a, b), as go-jsonnet computes it: `if a > b then a else b`.
+#[builtin]
+pub fn builtin_go_max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
+}
+
 /// std.deg2rad(x), as std.jsonnet defines it: `x * pi / 180`.
 #[builtin]
 pub fn builtin_go_deg2rad(x: f64) -> f64 {

@@ -90,6 +90,8 @@ impl GoCompatStd {
         std.method("hypot", math::builtin_go_hypot {});
         std.method("mantissa", math::builtin_go_mantissa {});
         std.method("exponent", math::builtin_go_exponent {});
+        std.method("min", math::builtin_go_min {});
+        std.method("max", math::builtin_go_max {});
         std.method("deg2rad", math::builtin_go_deg2rad {});
         std.method("rad2deg", math::builtin_go_rad2deg {});
         std.method("parseYaml", parse_yaml::builtin_go_parse_yaml {});
