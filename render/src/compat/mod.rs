@@ -14,6 +14,7 @@ mod misc;
 mod number;
 mod parse_yaml;
 mod parse_yaml_scalar;
+mod sets;
 mod tanka;
 mod toml;
 mod yaml;
@@ -95,6 +96,10 @@ impl GoCompatStd {
         std.method("deg2rad", math::builtin_go_deg2rad {});
         std.method("rad2deg", math::builtin_go_rad2deg {});
         std.method("parseYaml", parse_yaml::builtin_go_parse_yaml {});
+        std.method("setInter", sets::builtin_go_set_inter {});
+        std.method("setUnion", sets::builtin_go_set_union {});
+        std.method("setDiff", sets::builtin_go_set_diff {});
+        std.method("setMember", sets::builtin_go_set_member {});
         std.method("extVar", builtin_live_ext_var { stdlib: stdlib.clone() });
         std.method("native", builtin_live_native { stdlib: stdlib.clone() });
         std.method("trace", builtin_live_trace { stdlib: stdlib.clone() });
