@@ -1,8 +1,8 @@
 //! The renderer's own output spells every number as go-jsonnet's `jsonnet` command does (issue 16): batches of
 //! random doubles of every kind (any bit pattern, subnormals, ±0, integers around 2^53 and 2^63, the largest
 //! double), written as Jsonnet literals, go through `jaas render` once (`rendered.json` and the YAML document) and
-//! through go-jsonnet once, and every spelling must be go-jsonnet's. The YAML must also read back to the same
-//! doubles.
+//! through go-jsonnet once, and every spelling must be go-jsonnet's, also those Jsonnet code makes (std.toString,
+//! `'' + v`, `'%s' % v`, and std.format's `%d %f %e %g %x`). The YAML must also read back to the same doubles.
 
 mod render_support;
 
@@ -63,7 +63,7 @@ fn array_lines<'t>(text: &'t str, opening: &str) -> Vec<&'t str> {
     text.lines()
         .skip_while(|line| line.trim_end() != opening)
         .skip(1)
-        .take_while(|line| line.trim() != "]")
+        .take_while(|line| !matches!(line.trim(), "]" | "],"))
         .map(|line| line.trim().trim_end_matches(','))
         .collect()
 }
@@ -73,7 +73,18 @@ fn yaml_items(text: &str) -> Vec<&str> {
     text.lines().skip_while(|line| *line != "value:").skip(1).map_while(|line| line.strip_prefix("- ")).collect()
 }
 
-/// What go-jsonnet's `jsonnet` command prints for each number.
+/// For each number of `program.jsonnet`, one string of the spellings Jsonnet code makes of it: std.toString, string
+/// concatenation and `%s`, which jrsonnet writes with the same formatter as the renderer (docs/fidelity.md).
+const STRINGS_PROGRAM: &str = "[std.toString(v) + ' ' + ('' + v) + ' ' + ('%s' % v) + ' ' + std.format('%s', [v]) for v in import 'program.jsonnet']\n";
+
+/// For each number of `program.jsonnet`, its std.format conversions at full precision (`%d %f %e %g %x`, which
+/// jrsonnet computes as std.jsonnet does, with Go's log and pow, since the carried jrsonnet-evaluator patch). Left
+/// out: %f of values above 1e280, whose rounding step overflows (an error in both).
+const FORMAT_PROGRAM: &str = "[\
+    if std.abs(v) > 1e280 then '%d|%.3e|%g|%.17G|%x' % [v, v, v, v, v] \
+    else '%d|%f|%.3e|%g|%.17G|%x|%.20f' % [v, v, v, v, v, v, v] for v in import 'program.jsonnet']\n";
+
+/// What go-jsonnet's `jsonnet` command prints for each element of the array `program_file` evaluates to.
 fn go_jsonnet_spellings(program_file: &str) -> Vec<String> {
     let job = GoJob { file: program_file.to_owned(), ..GoJob::default() };
     let results =
@@ -115,15 +126,22 @@ fn mismatches(what: &str, numbers: &[f64], ours: &[&str], reference: &[String]) 
 fn differences(numbers: &[f64]) -> Vec<String> {
     let dir = render_support::tree(&[
         ("program.jsonnet", &program(numbers)),
+        ("strings.jsonnet", STRINGS_PROGRAM),
+        ("formats.jsonnet", FORMAT_PROGRAM),
         (
             "main.jsonnet",
-            "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'numbers' }, value: import 'program.jsonnet' }\n",
+            "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'numbers' }, value: import 'program.jsonnet', \
+             strings: import 'strings.jsonnet', formats: import 'formats.jsonnet' }\n",
         ),
     ]);
     let reference = go_jsonnet_spellings(&render_support::at(&dir, "program.jsonnet"));
     assert_eq!(reference.len(), numbers.len(), "go-jsonnet prints one line per number");
+    let strings = go_jsonnet_spellings(&render_support::at(&dir, "strings.jsonnet"));
+    let formats = go_jsonnet_spellings(&render_support::at(&dir, "formats.jsonnet"));
     let (json, yaml) = jaas_render(&dir);
     let mut found = mismatches("rendered.json", numbers, &array_lines(&json, "  \"value\": ["), &reference);
+    found.extend(mismatches("toString, + and %s", numbers, &array_lines(&json, "  \"strings\": ["), &strings));
+    found.extend(mismatches("std.format", numbers, &array_lines(&json, "  \"formats\": ["), &formats));
     found.extend(mismatches("manifests.yaml", numbers, &yaml_items(&yaml), &reference));
     let read: Vec<Value> = serde_saphyr::from_str_multiple(&yaml).expect("the YAML parses");
     let read = read[0]["value"].as_array().expect("value is a sequence");

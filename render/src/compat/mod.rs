@@ -37,6 +37,12 @@ use jrsonnet_gcmodule::{Cc, Trace};
 /// ext vars added to `stdlib` after this call are still seen.
 pub fn register(stdlib: jrsonnet_stdlib::ContextInitializer) -> GoCompatStd {
     tanka::register_natives(&stdlib);
+    // std.format and `%` compute exponents, mantissas and rounding with std.log/std.pow, as std.jsonnet does: with
+    // Go's, so that their last digits are go-jsonnet's (the carried jrsonnet-evaluator patch; set once per process).
+    jrsonnet_evaluator::stdlib::format::set_format_math(jrsonnet_evaluator::stdlib::format::FormatMath {
+        log: go_math::log,
+        pow: go_math::pow,
+    });
     GoCompatStd::new(stdlib)
 }
 

@@ -627,7 +627,10 @@ pub fn primitive_equals(val_a: &Val, val_b: &Val) -> Result<bool> {
 		(Val::Bool(a), Val::Bool(b)) => a == b,
 		(Val::Null, Val::Null) => true,
 		(Val::Str(a), Val::Str(b)) => a == b,
-		(Val::Num(a), Val::Num(b)) => (a.get() - b.get()).abs() <= f64::EPSILON,
+		// Exact, as IEEE doubles compare in go-jsonnet and C++ jsonnet: `0.1 + 0.2 == 0.3` is false there, and
+		// `5e-324 == 0` too (a difference within f64::EPSILON was equal here).
+		#[allow(clippy::float_cmp)]
+		(Val::Num(a), Val::Num(b)) => a.get() == b.get(),
 		#[cfg(feature = "exp-bigint")]
 		(Val::BigInt(a), Val::BigInt(b)) => a == b,
 		(Val::Arr(_), Val::Arr(_)) => {

@@ -17,6 +17,39 @@ use crate::{
 	typed::FromUntyped,
 };
 
+/// The `std.log` and `std.pow` that std.jsonnet's format computes exponents, mantissas and the rounding scale with.
+/// go-jsonnet runs Go's `math.Log` and `math.Pow`, C++ jsonnet the C library's, and their last digits differ
+/// (`'%.17G' % 2.2250738585072014e-308`: `…028E-308` in go-jsonnet, `…016E-308` in C++ jsonnet): an embedder that
+/// wants one of them sets its functions once with [`set_format_math`]; Rust's `ln` and `powf` otherwise.
+#[derive(Clone, Copy)]
+pub struct FormatMath {
+	pub log: fn(f64) -> f64,
+	pub pow: fn(f64, f64) -> f64,
+}
+
+static FORMAT_MATH: std::sync::OnceLock<FormatMath> = std::sync::OnceLock::new();
+
+/// Sets the [`FormatMath`] of this process; false when one was set before (the first stays).
+pub fn set_format_math(math: FormatMath) -> bool {
+	FORMAT_MATH.set(math).is_ok()
+}
+
+fn format_math() -> FormatMath {
+	*FORMAT_MATH.get_or_init(|| FormatMath {
+		log: f64::ln,
+		pow: f64::powf,
+	})
+}
+
+/// std.jsonnet's `std.floor(std.log(std.abs(n)) / std.log(10))`, 0 for 0.
+fn decimal_exponent(n: f64) -> f64 {
+	if n == 0.0 {
+		return 0.0;
+	}
+	let math = format_math();
+	((math.log)(n.abs()) / (math.log)(10.0)).floor()
+}
+
 #[derive(Debug, Clone, Error, Trace)]
 pub enum FormatError {
 	#[error("truncated format code")]
@@ -416,6 +449,8 @@ pub fn render_hexadecimal(
 	sign: bool,
 	caps: bool,
 ) {
+	// std.jsonnet's render_hex takes the floor of the signed value: `'%x' % -4.5` is `-5` (`%d` and `%o`: `-4`).
+	let iv = iv.floor();
 	render_integer(
 		out,
 		iv < 0.0,
@@ -450,7 +485,7 @@ pub fn render_float(
 	// Note that it can also be equal to 10**prec and we'll need to carry
 	// over to the wholes.  We operate on the absolute numbers, so that we
 	// don't have trouble with the rounding direction.
-	let denominator = 10.0f64.powi(i32::from(precision));
+	let denominator = (format_math().pow)(10.0, f64::from(precision));
 	// Rounded twice, as std.jsonnet's `std.abs(n__) * denominator + 0.5` is (not one fused multiply-add).
 	#[allow(clippy::suboptimal_flops)]
 	let numerator = n.abs() * denominator + 0.5;
@@ -504,18 +539,14 @@ pub fn render_float_sci(
 	trailing: bool,
 	caps: bool,
 ) -> Result<()> {
-	// As std.jsonnet: `std.floor(std.log(std.abs(n__)) / std.log(10))`, which is 20 for 1e21 (the quotient is
-	// 20.999999999999996), so go-jsonnet and C++ jsonnet print `10.000000e+20`.
-	let exponent = if n == 0.0 {
-		0.0
-	} else {
-		(n.abs().ln() / 10.0_f64.ln()).floor()
-	};
-
+	// As std.jsonnet, which makes it 20 for 1e21 (the quotient is 20.999999999999996), so go-jsonnet and C++
+	// jsonnet print `10.000000e+20`.
+	let exponent = decimal_exponent(n);
+	let pow = format_math().pow;
 	let mantissa = if exponent as i16 == -324 {
-		n * 10.0 / 10.0_f64.powf(exponent + 1.0)
+		n * 10.0 / pow(10.0, exponent + 1.0)
 	} else {
-		n / 10.0_f64.powf(exponent)
+		n / pow(10.0, exponent)
 	};
 	let mut exponent_str = String::new();
 	render_decimal(
@@ -627,12 +658,7 @@ pub fn format_code(
 		}
 		ConvTypeV::Shorter => {
 			let value = f64::from_untyped(value.clone())?;
-			// As std.jsonnet (see render_float_sci).
-			let exponent = if value == 0.0 {
-				0.0
-			} else {
-				(value.abs().ln() / 10.0_f64.ln()).floor()
-			};
+			let exponent = decimal_exponent(value);
 			if exponent < -4.0 || exponent >= f64::from(fpprec) {
 				render_float_sci(
 					&mut tmp_out,
