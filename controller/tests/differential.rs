@@ -15,18 +15,11 @@ const MIN_CORPUS: usize = 100;
 
 /// Programs that still differ, each with the reason it cannot be fixed by overriding std (docs/fidelity.md).
 /// They must keep differing: one that starts to agree fails the test so that it leaves this list.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "string_escape_unpaired_surrogate.jsonnet",
-        "a go-jsonnet quirk: it decodes `\\uD83D\\u0041` (a high surrogate, then no low one) to U+FFFD and drops the \
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
+    "string_escape_unpaired_surrogate.jsonnet",
+    "a go-jsonnet quirk: it decodes `\\uD83D\\u0041` (a high surrogate, then no low one) to U+FFFD and drops the \
          `A`; jrsonnet and C++ jsonnet reject the literal",
-    ),
-    (
-        "parse_yaml_tab_indentation.jsonnet",
-        "std.parseYaml's syntax is read by a YAML 1.2 parser, which accepts a tab that go-yaml v2 (libyaml) \
-         rejects as indentation; what scalars mean follows go-yaml exactly",
-    ),
-];
+)];
 
 fn corpus_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(CORPUS)

@@ -19,6 +19,7 @@ mod tanka;
 mod toml;
 mod yaml;
 mod yaml_key;
+mod yaml_tabs;
 
 pub(crate) use json::go_manifest_json;
 

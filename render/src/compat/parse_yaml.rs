@@ -143,6 +143,10 @@ fn scalar_tag(style: ScalarStyle, tag: Option<&Tag>) -> ScalarTag<'_> {
 
 /// The first document in `piece` (go-yaml's `Unmarshal` reads no further), `Null` when there is none.
 fn decode_first_document(piece: &str) -> std::result::Result<Decoded, String> {
+    // libyaml refuses tabs in places YAML 1.2 allows them.
+    if let Some(message) = super::yaml_tabs::misplaced_tab(piece) {
+        return Err(message);
+    }
     if starts_with_document_end(piece) {
         // YAML 1.2 skips a `...` before any document; go-yaml v2 (libyaml's parser) expects a node there.
         return Err("did not find expected node content".to_owned());

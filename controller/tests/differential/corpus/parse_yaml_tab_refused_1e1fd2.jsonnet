@@ -1,0 +1,2 @@
+// libyaml refuses this tab: - \t1
+std.parseYaml('- \t1')

@@ -1,0 +1,2 @@
+// libyaml refuses this tab: a: |\n \tx
+std.parseYaml('a: |\n \tx')
