@@ -71,6 +71,22 @@ kubernetes-validate --version
 section "go-jsonnet for the differential test (pip install gojsonnet)"
 bash e2e/differential-setup.sh
 
+section "the published crates the carried ones are checked against (third_party/, from static.crates.io)"
+# Cargo never downloads a crate that [patch.crates-io] replaces; render/tests/carried_patches.rs compares each
+# vendored crate's pinned file list with the published .crate (and checks the .crate's checksum itself).
+export JAAS_PUBLISHED_CRATES=$CACHE/published-crates
+mkdir -p "$JAAS_PUBLISHED_CRATES"
+for manifest in third_party/*/Cargo.toml; do
+  name=$(basename "$(dirname "$manifest")")
+  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
+  published=$JAAS_PUBLISHED_CRATES/$name-$version.crate
+  if [[ ! -s $published ]]; then
+    curl -sSfL --retry 3 "https://static.crates.io/crates/$name/$name-$version.crate" -o "$published.tmp"
+    mv "$published.tmp" "$published"
+  fi
+  log "$name $version: $published"
+done
+
 section "build the test binaries (cargo test --workspace --no-run) while kube-apiserver builds"
 cargo test --workspace --no-run
 

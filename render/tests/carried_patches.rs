@@ -5,7 +5,8 @@
 //! Cargo never downloads a crate that `[patch]` replaces, so the published crate is pinned by
 //! `third_party/<crate>-<version>.sha256sums`: the sha256 of every file of the `.crate` whose own checksum is the
 //! one crates.io publishes (recorded below). The test takes the patch back out of a copy of the vendored tree with
-//! `git apply -R` and checks that what is left is, file for file, that published crate.
+//! `git apply -R` and checks that what is left is, file for file, that published crate; a second test checks that
+//! list against the `.crate` itself, which e2e/run-tests.sh downloads (`$JAAS_PUBLISHED_CRATES`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -124,11 +125,12 @@ fn each_vendored_crate_is_the_published_one_plus_its_patch() {
     }
 }
 
-/// The pinned file list is the published `.crate`'s, where cargo's registry has one to compare (a machine that built
-/// the workspace before the patch, or fetched the `.crate` by hand: `curl -sSfL
-/// https://static.crates.io/crates/<name>/<name>-<version>.crate`); its checksum is checked first.
+/// The pinned file list is the published `.crate`'s. The `.crate` comes from `$JAAS_PUBLISHED_CRATES` (where
+/// e2e/run-tests.sh downloads each carried crate from static.crates.io, so CI always compares; set but missing a
+/// crate fails), else from cargo's registry cache (a machine that built the workspace before the patch); its
+/// checksum is checked first. With neither, only the list's format is checked, and the test says so.
 #[test]
-fn the_pinned_file_lists_are_well_formed_and_match_a_cached_published_crate() {
+fn the_pinned_file_lists_are_well_formed_and_match_the_published_crates() {
     for carried in CARRIED {
         let stem = format!("{}-{}", carried.name, carried.version);
         let pinned =
@@ -141,8 +143,10 @@ fn the_pinned_file_lists_are_well_formed_and_match_a_cached_published_crate() {
                 && line[..64].bytes().all(|b| b.is_ascii_hexdigit())),
             "{stem}.sha256sums is not in sha256sum's format"
         );
-        let Some(packed) = in_cargo_cache(&format!("{stem}.crate")) else {
-            println!("{stem}.crate is not in cargo's registry cache here: the pinned list's format alone was checked");
+        let Some(packed) = published_crate(&format!("{stem}.crate")) else {
+            println!(
+                "{stem}.crate: neither $JAAS_PUBLISHED_CRATES nor cargo's cache has it; the list's format alone was checked"
+            );
             continue;
         };
         let bytes = std::fs::read(&packed).unwrap();
@@ -155,11 +159,18 @@ fn the_pinned_file_lists_are_well_formed_and_match_a_cached_published_crate() {
         let work = tempfile::tempdir().unwrap();
         tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice())).unpack(work.path()).unwrap();
         assert_eq!(sha256sums(&work.path().join(&stem)), pinned, "{stem}.sha256sums and the published .crate");
+        println!("{stem}.crate ({}): its files are the pinned list", packed.display());
     }
 }
 
-/// `registry/cache/<index>/<file>` for every registry index cargo knows, where it exists.
-fn in_cargo_cache(file: &str) -> Option<PathBuf> {
+/// The published `file`: in `$JAAS_PUBLISHED_CRATES` when that is set (it must be there), else in cargo's registry
+/// cache (`registry/cache/<index>/<file>` of any index), where it exists.
+fn published_crate(file: &str) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("JAAS_PUBLISHED_CRATES") {
+        let path = PathBuf::from(dir).join(file);
+        assert!(path.exists(), "JAAS_PUBLISHED_CRATES is set but has no {file} (e2e/run-tests.sh downloads it)");
+        return Some(path);
+    }
     let home = std::env::var_os("CARGO_HOME")
         .map_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"), PathBuf::from);
     let indexes = std::fs::read_dir(home.join("registry").join("cache")).ok()?;
