@@ -71,6 +71,12 @@ impl Scanner {
         self.at(offset).is_none_or(|c| is_blank(c) || is_break(c))
     }
 
+    /// Whether a `---` or `...` document marker is here: at a line's start, followed by a blank, a break or the end.
+    fn at_document_marker(&self) -> bool {
+        let rest = &self.chars[self.pos..];
+        self.column == 0 && (rest.starts_with(&['-', '-', '-']) || rest.starts_with(&['.', '.', '.'])) && self.blankz(3)
+    }
+
     /// Whether a flow collection's indicator is here, inside a flow collection.
     fn at_flow_indicator(&self) -> bool {
         self.flow_level > 0 && matches!(self.at(0), Some(',' | '[' | ']' | '{' | '}'))
@@ -169,10 +175,7 @@ impl Scanner {
     }
 
     fn token(&mut self, c: char) -> Result<(), Stop> {
-        let document_marker = self.column == 0
-            && (self.chars[self.pos..].starts_with(&['-', '-', '-'])
-                || self.chars[self.pos..].starts_with(&['.', '.', '.']))
-            && self.blankz(3);
+        let document_marker = self.at_document_marker();
         match c {
             '\t' => return Err(self.refuse("found character that cannot start any token")),
             '%' if self.column == 0 => {
@@ -363,11 +366,7 @@ impl Scanner {
         let indent = usize::try_from(self.indent + 1).unwrap_or(0);
         let mut leading_blanks = false;
         loop {
-            let document_marker = self.column == 0
-                && (self.chars[self.pos..].starts_with(&['-', '-', '-'])
-                    || self.chars[self.pos..].starts_with(&['.', '.', '.']))
-                && self.blankz(3);
-            if document_marker || self.at(0) == Some('#') {
+            if self.at_document_marker() || self.at(0) == Some('#') {
                 break;
             }
             while !self.blankz(0) {
