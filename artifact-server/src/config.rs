@@ -11,6 +11,7 @@ use jaas_shared::config::StorageArgs;
 use jaas_shared::process::{BindAddress, LogFormat};
 use serde::{Deserialize, Serialize};
 
+use crate::routing::Records;
 use crate::server::{ConnectionLimits, ServerSettings};
 
 /// Command-line arguments of `jaas-artifact-server`.
@@ -84,6 +85,11 @@ pub struct ServerArgs {
     #[arg(long, env = "JAAS_CLIENT_SEND_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
     #[serde(with = "humantime_serde")]
     pub client_send_timeout: Duration,
+    /// Also serve each revision's record (`…/sha256-<hex>.record.zst`, provenance), uncached and without ETag or
+    /// ranges; off, a record path is 404 like any unknown path.
+    #[arg(long, env = "JAAS_SERVE_RECORDS", default_value_t = false, num_args = 0..=1, default_missing_value = "true",
+        action = clap::ArgAction::Set)]
+    pub serve_records: bool,
     /// Where the artifacts are.
     #[command(flatten)]
     #[serde(flatten)]
@@ -103,6 +109,7 @@ impl ServerArgs {
             retry_after: self.retry_after,
             shutdown_timeout: self.shutdown_timeout,
             workers: self.workers,
+            records: Records::served_if(self.serve_records),
             connections: ConnectionLimits {
                 max_connections: self.max_connections,
                 listen_backlog: self.listen_backlog,
@@ -213,6 +220,19 @@ mod tests {
         assert_eq!(connections.client_request_timeout, Duration::from_secs(5));
         assert_eq!(connections.client_disconnect_timeout, Duration::from_secs(1));
         assert_eq!(connections.client_send_timeout, Duration::from_mins(1));
+        assert_eq!(settings.records, Records::Hidden);
+    }
+
+    #[test]
+    fn records_are_served_only_when_asked() {
+        let records = |args: &[&str]| {
+            let args = [&["jaas-artifact-server"], args].concat();
+            ServerArgs::try_parse_from(args).map(|parsed| parsed.settings().records)
+        };
+        assert_eq!(records(&["--serve-records"]).unwrap(), Records::Served);
+        assert_eq!(records(&["--serve-records=true"]).unwrap(), Records::Served);
+        assert_eq!(records(&["--serve-records=false"]).unwrap(), Records::Hidden);
+        assert!(records(&["--serve-records=maybe"]).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Building every response the artifact port sends, so that status codes and headers are decided in one place and
-//! `HEAD` and `GET` cannot drift apart: both go through [`artifact`] with the same [`Representation`], only the
-//! body differs.
+//! `HEAD` and `GET` cannot drift apart: both go through [`artifact`] (or [`record`]) with the same metadata, only
+//! the body differs.
 
 use std::ops::Range;
 use std::time::{Duration, SystemTime};
@@ -11,13 +11,19 @@ use actix_web::http::{StatusCode, header};
 use bytes::Bytes;
 use futures::stream::{self, BoxStream};
 use jaas_shared::StoreError;
+use jaas_shared::layout::ObjectKind;
 
 use crate::routing::ALLOWED_METHODS;
 
 /// Artifacts never change under their URL (the URL holds their sha256), so caches may keep them forever.
 pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 /// Flux fetches `.tar.gz`; `application/gzip` is the registered type (RFC 6713).
-pub const CONTENT_TYPE: &str = "application/gzip";
+pub const CONTENT_TYPE: &str = ObjectKind::Tarball.content_type();
+/// A record is rewritten under its URL when its revision becomes current again: caches must not reuse it without
+/// asking, and with no validator sent, asking means fetching it again.
+pub const RECORD_CACHE_CONTROL: &str = "no-cache";
+/// `application/zstd` (RFC 8878).
+pub const RECORD_CONTENT_TYPE: &str = ObjectKind::Record.content_type();
 /// In-memory bodies are handed to the HTTP layer in slices of this size (zero-copy `Bytes` views): the HTTP/1
 /// encoder copies each chunk into its write buffer, and one 1 MiB chunk would make that buffer grow to 1 MiB per
 /// connection instead of staying around the socket's send size.
@@ -63,7 +69,22 @@ pub fn artifact(repr: &Representation, range: Option<&Range<u64>>, payload: Payl
             format!("bytes {}-{}/{}", sent.start, sent.end.saturating_sub(1), repr.size),
         ));
     }
-    let length = sent.end - sent.start;
+    with_body(&mut builder, sent.end - sent.start, payload)
+}
+
+/// A 200 for a whole revision record of `size` bytes: no validators (`ETag`, `Last-Modified`), no ranges, never to
+/// be reused by a cache without asking (see [`RECORD_CACHE_CONTROL`]).
+pub fn record(size: u64, payload: Payload) -> HttpResponse {
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header((header::CONTENT_TYPE, RECORD_CONTENT_TYPE))
+        .insert_header((header::CACHE_CONTROL, RECORD_CACHE_CONTROL))
+        .insert_header((header::ACCEPT_RANGES, "none"));
+    with_body(&mut builder, size, payload)
+}
+
+/// Finishes a 200 or 206 with `payload`, announcing `length` bytes (also for `HEAD`).
+fn with_body(builder: &mut actix_web::HttpResponseBuilder, length: u64, payload: Payload) -> HttpResponse {
     match payload {
         Payload::Memory(bytes) if bytes.len() <= MEMORY_CHUNK => builder.body(bytes),
         Payload::Memory(bytes) => builder.body(SizedStream::new(length, memory_chunks(bytes))),
@@ -149,6 +170,19 @@ mod tests {
         assert_eq!(header(&response, &header::LAST_MODIFIED), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(header(&response, &header::CACHE_CONTROL), CACHE_CONTROL);
         assert_eq!(header(&response, &header::CONTENT_TYPE), CONTENT_TYPE);
+    }
+
+    #[test]
+    fn a_record_has_no_validators_and_no_ranges() {
+        let response = record(10, Payload::Headers);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(header(&response, &header::CONTENT_TYPE), "application/zstd");
+        assert_eq!(header(&response, &header::CACHE_CONTROL), "no-cache");
+        assert_eq!(header(&response, &header::ACCEPT_RANGES), "none");
+        for absent in [header::ETAG, header::LAST_MODIFIED, header::CONTENT_RANGE] {
+            assert!(response.headers().get(&absent).is_none(), "{absent}");
+        }
+        assert_eq!(actix_web::body::MessageBody::size(response.body()), actix_web::body::BodySize::Sized(10));
     }
 
     #[actix_web::test]

@@ -1,5 +1,6 @@
-//! The artifact handler: routes a request, answers from the cache when it can (checking now and then that storage
-//! still has the artifact), otherwise from the backend, and writes one access-log line and the request metrics for
+//! The artifact handler: routes a request, answers a tarball from the cache when it can (checking now and then that
+//! storage still has the artifact), otherwise from the backend, streams a revision record (when `--serve-records`
+//! lets routing through) straight from the backend, and writes one access-log line and the request metrics for
 //! every response. Its tests are in `tests/serve/`: they drive [`handle`] in process over a fake store.
 
 use std::ops::Range;
@@ -8,8 +9,9 @@ use std::time::{Duration, Instant};
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
+use jaas_shared::layout::ObjectKind;
 use jaas_shared::store::etag_for;
-use jaas_shared::{ArtifactKey, ByteRange, ObjectMeta, StoreError};
+use jaas_shared::{ArtifactKey, ByteRange, GetResult, ObjectMeta, StoreError};
 
 use crate::backend::Backend;
 use crate::cache::{ArtifactCache, CachedArtifact, Hit, Revalidation};
@@ -17,7 +19,7 @@ use crate::coalesce::{Lead, MissCoalescer, MissOutcome, Role};
 use crate::conditional::{RangeRequest, if_none_match_matches, parse_range};
 use crate::metrics::ServerMetrics;
 use crate::response::{self, Payload, Representation};
-use crate::routing::{ArtifactRequest, Rejection, route};
+use crate::routing::{ArtifactRequest, Records, Rejection, route};
 
 /// Everything the artifact handler needs, shared by all workers.
 #[derive(Debug)]
@@ -27,6 +29,7 @@ pub struct ArtifactService {
     misses: MissCoalescer,
     metrics: ServerMetrics,
     retry_after: Duration,
+    records: Records,
 }
 
 /// Where an answer came from, for the access log.
@@ -52,9 +55,16 @@ const MAX_LOGGED_PATH: usize = 512;
 
 impl ArtifactService {
     /// A service over `backend`, caching small artifacts in `cache`; 503s ask clients to come back after
-    /// `retry_after`.
+    /// `retry_after`. Records are not served (see [`Self::with_records`]).
     pub fn new(backend: Backend, cache: ArtifactCache, metrics: ServerMetrics, retry_after: Duration) -> Self {
-        Self { backend, cache, misses: MissCoalescer::default(), metrics, retry_after }
+        Self { backend, cache, misses: MissCoalescer::default(), metrics, retry_after, records: Records::Hidden }
+    }
+
+    /// The same service, serving revision records or not (`--serve-records`).
+    #[must_use]
+    pub fn with_records(mut self, records: Records) -> Self {
+        self.records = records;
+        self
     }
 
     /// Whole-artifact storage reads in flight that concurrent misses on the same artifact can join; 0 when idle.
@@ -64,6 +74,9 @@ impl ArtifactService {
 
     /// Answers one request from what is known about the artifact: a cache hit or a backend call.
     async fn serve(&self, request: &ArtifactRequest, headers: &HeaderMap) -> (HttpResponse, Source) {
+        if request.key.kind() == ObjectKind::Record {
+            return (self.serve_record(request).await, Source::Backend);
+        }
         let key = &request.key;
         let etag = etag_for(key);
         let not_modified = header_str(headers, &header::IF_NONE_MATCH).is_some_and(|v| if_none_match_matches(v, &etag));
@@ -85,18 +98,39 @@ impl ArtifactService {
         self.metrics.cache_misses.inc();
         let response = match self.answer_from_backend(request, etag, not_modified, range).await {
             Ok(response) => response,
-            Err(StoreError::NotFound(_)) => response::not_found(),
-            Err(StoreError::InvalidRange { size }) => response::range_not_satisfiable(size),
-            Err(err @ StoreError::Unavailable(_)) => {
+            Err(err) => self.storage_error(key, err),
+        };
+        (response, Source::Backend)
+    }
+
+    /// Answers a record request from storage alone: the whole record (or its headers), never from or into the cache,
+    /// with no ETag, range or conditional handling, because a record can be rewritten under its URL.
+    async fn serve_record(&self, request: &ArtifactRequest) -> HttpResponse {
+        let key = &request.key;
+        let answer = if request.head_only {
+            self.backend.head(key).await.map(|meta| response::record(meta.size, Payload::Headers))
+        } else {
+            let stream =
+                |got: GetResult| response::record(got.meta.size, Payload::Stream(self.backend.relay(got.body)));
+            self.backend.get(key, None).await.map(stream)
+        };
+        answer.unwrap_or_else(|err| self.storage_error(key, err))
+    }
+
+    /// The answer to a failed storage call: 404, 416, 503 (retry later) or 500 (logged).
+    fn storage_error(&self, key: &ArtifactKey, err: StoreError) -> HttpResponse {
+        match err {
+            StoreError::NotFound(_) => response::not_found(),
+            StoreError::InvalidRange { size } => response::range_not_satisfiable(size),
+            err @ StoreError::Unavailable(_) => {
                 tracing::warn!(artifact = %key, error = %err, "storage unavailable, answering 503");
                 response::unavailable(self.retry_after)
             }
-            Err(err @ StoreError::Other(_)) => {
+            err @ StoreError::Other(_) => {
                 tracing::error!(artifact = %key, error = %err, "storage failed, answering 500");
                 response::internal_error()
             }
-        };
-        (response, Source::Backend)
+        }
     }
 
     /// Checks a cached artifact against storage; false when storage no longer has it, and then the entry is evicted.
@@ -242,7 +276,7 @@ impl ArtifactService {
 pub async fn handle(request: HttpRequest, service: web::Data<ArtifactService>) -> HttpResponse {
     let started = Instant::now();
     let uri = request.uri();
-    let (response, source) = match route(request.method(), uri.path(), uri.query()) {
+    let (response, source) = match route(request.method(), uri.path(), uri.query(), service.records) {
         Ok(artifact) => service.serve(&artifact, request.headers()).await,
         Err(Rejection::NotFound) => (response::not_found(), Source::Rejected),
         Err(Rejection::MethodNotAllowed) => (response::method_not_allowed(), Source::Rejected),

@@ -21,6 +21,7 @@ use crate::backend::Backend;
 use crate::cache::ArtifactCache;
 use crate::metrics::ServerMetrics;
 use crate::response;
+use crate::routing::Records;
 use crate::serve::{ArtifactService, handle};
 use connection_guard::{ConnectionGuard, GuardLimits, ResponseInFlight};
 
@@ -45,6 +46,8 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// Worker threads of the artifact server; 0 means one per CPU.
     pub workers: usize,
+    /// Whether revision records are served (`--serve-records`).
+    pub records: Records,
     /// What clients of the artifact port may hold, and for how long.
     pub connections: ConnectionLimits,
 }
@@ -101,7 +104,9 @@ pub async fn run(settings: ServerSettings, store: Arc<dyn ArtifactStore>) -> any
     let backend = Backend::new(store, settings.backend_timeout, metrics.clone());
     let cache =
         ArtifactCache::new(settings.cache_max_bytes, settings.cache_max_object_bytes, settings.cache_revalidate_after);
-    let service = web::Data::new(ArtifactService::new(backend.clone(), cache, metrics.clone(), settings.retry_after));
+    let service = ArtifactService::new(backend.clone(), cache, metrics.clone(), settings.retry_after)
+        .with_records(settings.records);
+    let service = web::Data::new(service);
     let shutting_down = Arc::new(AtomicBool::new(false));
     let probes = Probes { backend, metrics, shutting_down: shutting_down.clone() };
     let shutdown = shutdown_signal().context("listening for SIGTERM and SIGINT")?;

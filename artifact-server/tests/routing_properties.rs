@@ -1,14 +1,15 @@
 //! Property tests of request routing (issue 15 part 7): for any method, raw path and raw query, the artifact port
-//! serves exactly the `GET`/`HEAD` requests whose path `ArtifactKey::parse_url_path` accepts, and the key it
-//! serves is the one the path spells. What an accepted path may contain is proven in
+//! serves exactly the `GET`/`HEAD` requests whose path `ArtifactKey::parse_url_path` accepts (record paths only with
+//! `--serve-records`), and the key it serves is the one the path spells. What an accepted path may contain is proven in
 //! `shared/tests/layout_properties.rs`; here the router is held to that one parser, so no second reading of the
 //! path (decoded, normalised or with its query) can slip in.
 
 #![allow(clippy::unwrap_used)]
 
 use actix_web::http::Method;
-use jaas_artifact_server::routing::{Rejection, route};
-use jaas_shared::{ArtifactKey, Digest};
+use jaas_artifact_server::routing::{Records, Rejection, route};
+use jaas_shared::layout::ObjectKind;
+use jaas_shared::{ArtifactKey, Digest, SnippetRef};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -30,11 +31,13 @@ fn method() -> impl Strategy<Value = Method> {
     ]
 }
 
-/// A valid artifact path, sometimes with one character replaced, inserted or removed (percent signs, dots,
+/// A valid tarball or record path, sometimes with one character replaced, inserted or removed (percent signs, dots,
 /// slashes and backslashes among them), or any string at all.
 fn raw_path() -> impl Strategy<Value = String> {
-    let valid = ("[a-z0-9]{1,10}", "[a-z0-9]{1,10}(\\.[a-z0-9]{1,10})?", any::<[u8; 32]>())
-        .prop_map(|(ns, name, raw)| ArtifactKey::new(&ns, &name, Digest::from_sha256(raw)).unwrap().url_path());
+    let kind = proptest::sample::select(&ObjectKind::ALL[..]);
+    let valid = ("[a-z0-9]{1,10}", "[a-z0-9]{1,10}(\\.[a-z0-9]{1,10})?", any::<[u8; 32]>(), kind).prop_map(
+        |(ns, name, raw, kind)| SnippetRef::new(&ns, &name).unwrap().object(kind, Digest::from_sha256(raw)).url_path(),
+    );
     let edited = (
         valid.clone(),
         any::<Index>(),
@@ -62,22 +65,26 @@ proptest! {
         method in method(),
         path in raw_path(),
         query in proptest::option::weighted(0.2, "[ -~]{0,12}"),
+        records in prop_oneof![Just(Records::Hidden), Just(Records::Served)],
     ) {
-        let parsed = ArtifactKey::parse_url_path(&path);
-        match route(&method, &path, query.as_deref()) {
+        // A record path while records are hidden is one more unknown path.
+        let parsed = ArtifactKey::parse_url_path(&path)
+            .ok()
+            .filter(|key| key.kind() == ObjectKind::Tarball || records == Records::Served);
+        match route(&method, &path, query.as_deref(), records) {
             Ok(request) => {
                 prop_assert!(query.is_none());
                 prop_assert!(method == Method::GET || method == Method::HEAD);
                 prop_assert_eq!(request.head_only, method == Method::HEAD);
                 prop_assert_eq!(request.key.url_path(), path.clone());
-                prop_assert_eq!(Some(request.key), parsed.ok());
+                prop_assert_eq!(Some(request.key), parsed);
             }
             Err(Rejection::MethodNotAllowed) => {
                 // A 405 tells the client the path exists: only for a valid path without query.
-                prop_assert!(query.is_none() && parsed.is_ok(), "405 for {:?} {:?}", path, query);
+                prop_assert!(query.is_none() && parsed.is_some(), "405 for {:?} {:?}", path, query);
                 prop_assert!(method != Method::GET && method != Method::HEAD);
             }
-            Err(Rejection::NotFound) => prop_assert!(query.is_some() || parsed.is_err(), "404 for {:?}", path),
+            Err(Rejection::NotFound) => prop_assert!(query.is_some() || parsed.is_none(), "404 for {:?}", path),
         }
     }
 }

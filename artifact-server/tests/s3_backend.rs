@@ -6,7 +6,8 @@
 //! Outages are real: the server talks to S3 through a TCP proxy the test switches to refusing or black-holing
 //! connections (cutting the open ones), so cached revisions must come from memory (also when their revalidation
 //! cannot reach S3) and the rest must get 503. The same proxy makes S3 slow, so that concurrent misses on one
-//! artifact overlap and must share one S3 read.
+//! artifact overlap and must share one S3 read. Revision records (`--serve-records`) are never served from memory,
+//! so an outage answers them 503.
 
 #![allow(clippy::unwrap_used)]
 
@@ -209,6 +210,41 @@ fn during_an_s3_outage_cached_revisions_are_served_and_others_get_503() {
     let recovered = server.get(&uncached, &[]);
     assert_eq!((recovered.status, recovered.body.as_slice()), (200, &b"uncached revision"[..]), "after the outage");
     assert_eq!(request(server.metrics_port, "GET", "/readyz", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn s3_records_are_served_when_enabled_never_from_memory() {
+    let env = s3_env();
+    let prefix = S3Env::unique_prefix("records");
+    let keys = env.seed(&prefix, &[b"revision with a record"]);
+    let record = keys[0].record_key();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime
+        .block_on(async { env.store(&prefix).await.put(&record, Bytes::from_static(b"zstd record")).await.unwrap() });
+    let proxy = Proxy::start(env.socket_addr());
+    let dir = TempDir::new().unwrap();
+    let flags = ["--serve-records", "--backend-timeout", "2s", "--retry-after", "9s"];
+    let server = env.server(&dir, &proxy.url(), &prefix, &flags);
+    let (tarball_path, record_path) = (keys[0].url_path(), record.url_path());
+
+    let get = server.get(&record_path, &[]);
+    assert_eq!((get.status, get.body.as_slice()), (200, &b"zstd record"[..]));
+    assert_eq!((get.header("content-type"), get.header("cache-control")), (Some("application/zstd"), Some("no-cache")));
+    assert_eq!(get.header("etag"), None);
+    let head = request(server.port, "HEAD", &record_path, &[]).unwrap();
+    assert_eq!(head.stable_headers(), get.stable_headers());
+    let missing = ArtifactKey::new("team-a", "web", Digest::of(b"never stored")).unwrap().record_key();
+    assert_eq!(server.get(&missing.url_path(), &[]).status, 404);
+    assert_eq!(server.get(&tarball_path, &[]).status, 200);
+
+    proxy.set_mode(Mode::Reject);
+    let tarball = server.get(&tarball_path, &[]);
+    assert_eq!((tarball.status, tarball.body.as_slice()), (200, &b"revision with a record"[..]), "a cached tarball");
+    let outage = server.get(&record_path, &[]);
+    assert_eq!((outage.status, outage.header("retry-after")), (503, Some("9")), "a record is never served from memory");
+    assert_eq!(request(server.port, "HEAD", &record_path, &[]).unwrap().status, 503);
+    proxy.set_mode(Mode::Forward);
+    assert_eq!(server.get(&record_path, &[]).body, b"zstd record");
 }
 
 #[test]

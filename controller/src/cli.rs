@@ -33,6 +33,10 @@ pub struct Cli {
 enum Command {
     /// Render a JsonnetSnippet YAML file or a .jsonnet entry file locally, exactly as the controller would.
     Render(Box<crate::render_command::RenderArgs>),
+    /// Compare two revisions object by object (artifact files, stored revisions, URLs or local renders).
+    Diff(Box<crate::diff::DiffArgs>),
+    /// Render revisions again from their records alone and check that each comes out with its recorded digest.
+    Verify(Box<crate::verify_command::VerifyArgs>),
     /// Evaluate a Jsonnet file or -e CODE and print the value as the `jsonnet` command does (-S, -y, -m, -J, ...).
     Eval(Box<crate::eval_command::EvalArgs>),
     /// Serve renders over HTTP: GET /jsonnet/<snippet>?<tla>=<value> from snippet directories.
@@ -102,6 +106,8 @@ pub fn main() -> ExitCode {
         Command::EvalWorker => jaas_render::worker::run_from_stdio(),
         Command::Crdgen(args) => crate::crd::gen_crds::run(&args),
         Command::Render(args) => block_on(crate::render_command::run(*args)),
+        Command::Diff(args) => block_on(crate::diff::run(*args)),
+        Command::Verify(args) => block_on(crate::verify_command::run(*args)),
         Command::Eval(args) => crate::eval_command::run(&args),
         Command::Serve(args) => block_on(serve(*args)),
     }
@@ -127,7 +133,7 @@ mod tests {
             .skip(1)
             .map_while(|line| line.split_whitespace().next())
             .collect();
-        assert_eq!(listed, ["run", "render", "eval", "serve", "crdgen", "help"], "{text}");
+        assert_eq!(listed, ["run", "render", "diff", "verify", "eval", "serve", "crdgen", "help"], "{text}");
     }
 
     #[test]

@@ -9,8 +9,10 @@
 use std::{
     path::{Path, PathBuf},
     process::ExitCode,
+    time::{Duration, Instant, SystemTime},
 };
 
+use jaas_render::record::RevisionRecord;
 use jaas_render::{
     LimitArgs, OutputMode, RENDERED_JSON, RenderError, RenderRequest, RenderedArtifact, Renderer, Variable,
     WorkerCommand, plain_request, read_tar_gz,
@@ -71,6 +73,10 @@ pub struct RenderArgs {
     /// What to print when no `-o` is given: the YAML documents or the whole value as JSON.
     #[arg(long, value_enum, default_value_t = PrintFormat::Yaml, conflicts_with = "output")]
     format: PrintFormat,
+    /// Also write the revision record (what `jaas verify` renders again from) here, as the controller stores it
+    /// beside each artifact: the files the render read, the variables, limits and versions, zstd-compressed.
+    #[arg(long = "record", value_name = "FILE")]
+    record: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -96,8 +102,8 @@ fn parse_assignment(text: &str) -> Result<(String, String), String> {
 
 /// Runs `jaas render`.
 pub async fn run(args: RenderArgs) -> ExitCode {
-    let request = match build_request(&args) {
-        Ok(request) => request,
+    let rendered = match render_artifact(&args).await {
+        Ok(rendered) => rendered,
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
             return ExitCode::from(2);
@@ -108,26 +114,94 @@ pub async fn run(args: RenderArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let worker = match WorkerCommand::current_exe() {
-        Ok(worker) => worker,
-        Err(error) => return fail(&RenderError::Internal(format!("cannot locate the jaas binary: {error}"))),
-    };
-    let renderer = Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
-        .with_recycling(args.limits.recycling())
-        .with_max_output_bytes(args.limits.max_evaluation_output_bytes);
-    let artifact = match renderer.render(&request).await {
-        Ok(artifact) => artifact,
-        Err(error) => return fail(&error),
-    };
-    match emit(&args, request.output, &artifact) {
+    let written = emit(&args, rendered.request.output, &rendered.artifact)
+        .and_then(|()| args.record.as_deref().map_or(Ok(()), |path| write_record(path, &args, &rendered)));
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }
 }
 
-enum Failure {
+/// Writes the render's revision record to `path`, and says on stderr what it holds and what it cost.
+fn write_record(path: &Path, args: &RenderArgs, rendered: &LocalRender) -> Result<(), RenderError> {
+    let started = Instant::now();
+    let limits = args.limits.limits();
+    let record = RevisionRecord::of(&rendered.request, &rendered.artifact, limits, rendered.started_at, rendered.took)?;
+    let bytes = record.encode()?;
+    let took = started.elapsed();
+    std::fs::write(path, &bytes)
+        .map_err(|error| RenderError::Internal(format!("cannot write {}: {error}", path.display())))?;
+    let inputs: usize = record.request.files.values().map(|file| file.bytes().map_or(0, |bytes| bytes.len())).sum();
+    eprintln!(
+        "wrote {} ({} bytes: {} files read, {inputs} bytes; recorded in {:.1} ms, the render took {:.1} ms)",
+        path.display(),
+        bytes.len(),
+        record.request.files.len(),
+        took.as_secs_f64() * 1000.0,
+        rendered.took.as_secs_f64() * 1000.0,
+    );
+    Ok(())
+}
+
+impl RenderArgs {
+    /// `jaas render INPUT --library FILE...` with every other flag at its default: how `jaas diff` renders a local
+    /// path.
+    pub(crate) fn of_input(input: PathBuf, libraries: Vec<PathBuf>) -> Self {
+        Self {
+            input,
+            libraries,
+            source_dir: None,
+            library_dirs: Vec::new(),
+            ext_str: Vec::new(),
+            ext_code: Vec::new(),
+            tla_str: Vec::new(),
+            tla_code: Vec::new(),
+            jpaths: Vec::new(),
+            output: None,
+            format: PrintFormat::Yaml,
+            record: None,
+            limits: LimitArgs::default(),
+        }
+    }
+}
+
+/// A local render: the artifact, the request it was rendered from, when it started and how long it took.
+pub(crate) struct LocalRender {
+    /// The artifact `jaas render -o FILE` writes.
+    pub artifact: RenderedArtifact,
+    /// The request rendered.
+    pub request: RenderRequest,
+    /// When the render started.
+    pub started_at: SystemTime,
+    /// How long it took.
+    pub took: Duration,
+}
+
+/// Renders the input `args` names into the artifact `jaas render -o FILE` writes, in `jaas eval-worker` processes
+/// of this binary. `jaas render` and `jaas diff` (for a local path) both render through this.
+pub(crate) async fn render_artifact(args: &RenderArgs) -> Result<LocalRender, Failure> {
+    let request = build_request(args)?;
+    let (started_at, started) = (SystemTime::now(), Instant::now());
+    let worker = WorkerCommand::current_exe()
+        .map_err(|error| Failure::Render(RenderError::Internal(format!("cannot locate the jaas binary: {error}"))))?;
+    let renderer = Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
+        .with_recycling(args.limits.recycling())
+        .with_max_output_bytes(args.limits.max_evaluation_output_bytes);
+    let artifact = renderer.render(&request).await.map_err(Failure::Render)?;
+    Ok(LocalRender { artifact, request, started_at, took: started.elapsed() })
+}
+
+/// Why a local render failed: `jaas render` exits 2 for [`Failure::Usage`] and 1 for the others.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Failure {
+    /// Bad flags or an unreadable file.
+    #[error("{0}")]
     Usage(String),
+    /// A manifest the API server would reject.
+    #[error(transparent)]
     Manifest(ManifestError),
+    /// The render itself failed.
+    #[error(transparent)]
     Render(RenderError),
 }
 

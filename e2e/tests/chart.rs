@@ -469,6 +469,35 @@ fn s3_credentials_come_from_the_users_secret_and_irsa_from_annotations() -> Resu
 }
 
 #[test]
+fn serve_records_reaches_the_server_container_wherever_it_runs() -> Result<()> {
+    let separate =
+        "{operator: {storage: {backend: s3, s3: {endpoint: 's3:9000', bucket: b}}}, server: {separate: true}}";
+    let cases = [
+        ("", "rel-jaas-controller", None),
+        ("server: {serveRecords: false}", "rel-jaas-controller", None),
+        ("server: {serveRecords: true}", "rel-jaas-controller", Some("true")),
+        (separate, "rel-jaas-server", None),
+        (&separate.replace("separate: true", "separate: true, serveRecords: true"), "rel-jaas-server", Some("true")),
+    ];
+    for (values, deployment, expected) in cases {
+        let docs = documents(&helm_template(values, "rel", "jaas", false)?.ok()?)?;
+        let containers = &find(&docs, "Deployment", deployment)?["spec"]["template"]["spec"]["containers"];
+        let server = containers
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == "server"))
+            .with_context(|| format!("{values:?}: no server container in {deployment}"))?;
+        let value = server["env"]
+            .as_array()
+            .and_then(|env| env.iter().find(|e| e["name"] == "JAAS_SERVE_RECORDS"))
+            .map(|e| e["value"].as_str().unwrap_or_default());
+        ensure!(value == expected, "{values:?}: JAAS_SERVE_RECORDS is {value:?}, want {expected:?}");
+    }
+    let out = helm_template("server: {serveRecords: 'yes'}", "rel", "jaas", false)?;
+    ensure!(!out.success && out.stderr.contains("server.serveRecords: Invalid type"), "{}", out.stderr);
+    Ok(())
+}
+
+#[test]
 fn impossible_combinations_fail_with_a_clear_message() -> Result<()> {
     for (values, message) in IMPOSSIBLE {
         let out = helm_template(values, "rel", "jaas", false)?;

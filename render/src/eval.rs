@@ -66,7 +66,7 @@ impl EvalRequest {
             Some(_) => self.tree.validate_for_inline_code()?,
             None => self.tree.validate()?,
         }
-        evaluate_and_manifest(&self.tree, self.code.as_deref(), self.max_stack, cleanup, |value| {
+        evaluate_and_manifest(&self.tree, self.code.as_deref(), self.max_stack, cleanup, |value, _| {
             self.format.manifest(value)
         })
     }

@@ -18,6 +18,7 @@ mod pool;
 mod pool_process;
 mod pool_stderr;
 mod protocol;
+pub mod record;
 mod renderer;
 mod request;
 mod resolver;

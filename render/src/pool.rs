@@ -272,7 +272,7 @@ mod tests {
     const MIB: u64 = 1 << 20;
 
     fn evaluated() -> WorkerReply {
-        WorkerReply::Evaluated(serde_json::json!({}))
+        WorkerReply::Evaluated(crate::protocol::Evaluation { files_read: Vec::new(), value: serde_json::json!({}) })
     }
 
     #[test]

@@ -16,8 +16,9 @@ const MAX_HEADER_BYTES: usize = 21;
 /// Most of a frame's payload allocated before its bytes arrive, so that a bogus length cannot reserve gigabytes.
 const MAX_PREALLOCATED_BYTES: usize = 64 * 1024 * 1024;
 /// The deepest value a reply can carry: serde_json reads 127 levels of arrays and objects (its recursion limit,
-/// which keeps a hostile value from overflowing the renderer's native stack), one of which is the reply's envelope.
-pub const MAX_VALUE_DEPTH: usize = 126;
+/// which keeps a hostile value from overflowing the renderer's native stack), two of which are the reply's envelope
+/// (`{"evaluated":{"filesRead":[..],"value":..}}`).
+pub const MAX_VALUE_DEPTH: usize = 125;
 
 /// One message to a worker: a task, and whether another will follow.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,10 +53,21 @@ pub enum WorkerTask {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum WorkerReply {
-    /// The entry file's value (top-level arguments applied), as JSON.
-    Evaluated(serde_json::Value),
+    /// The entry file's value (top-level arguments applied), and the files it read.
+    Evaluated(Evaluation),
     /// The job failed. `Internal` failures (a panic, an unreadable job) also end the worker.
     Failed(RenderError),
+}
+
+/// A successful evaluation. `files_read` comes first in the encoding, so the worker can write the value's JSON
+/// text last, as jrsonnet produced it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    /// The tree paths of the files the evaluation read, in the order first read (what a revision record keeps).
+    pub files_read: Vec<String>,
+    /// The entry file's value (top-level arguments applied), as JSON.
+    pub value: serde_json::Value,
 }
 
 /// A frame announced as longer than its reader accepts; its payload was left unread.
@@ -72,7 +84,7 @@ pub struct FrameTooLarge {
 /// [`RenderError::InvalidOutput`], not a broken worker: its reply was complete.
 pub fn decode_reply(payload: &[u8]) -> io::Result<WorkerReply> {
     serde_json::from_slice(payload).or_else(|error| {
-        let depth = nesting_depth(payload).saturating_sub(1);
+        let depth = nesting_depth(payload).saturating_sub(2);
         if depth <= MAX_VALUE_DEPTH {
             return Err(error.into());
         }
@@ -268,7 +280,12 @@ mod tests {
 
     /// A reply carrying `depth` levels of nested arrays, with brackets in a string that must not count.
     fn nested_reply(depth: usize) -> Vec<u8> {
-        format!(r#"{{"evaluated":{}"[[{{\"]]"{}}}"#, "[".repeat(depth), "]".repeat(depth)).into_bytes()
+        format!(
+            r#"{{"evaluated":{{"filesRead":["a[b"],"value":{}"[[{{\"]]"{}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+        .into_bytes()
     }
 
     #[test]
@@ -277,8 +294,8 @@ mod tests {
         assert!(matches!(deepest, WorkerReply::Evaluated(_)), "{deepest:?}");
         let WorkerReply::Failed(error) = decode_reply(&nested_reply(MAX_VALUE_DEPTH + 1)).unwrap() else { panic!() };
         assert_eq!(error.reason(), "InvalidOutput");
-        assert!(error.to_string().contains("127 levels deep; at most 126"), "{error}");
-        let garbage = decode_reply(b"{\"evaluated\":[1,}").unwrap_err();
+        assert!(error.to_string().contains("126 levels deep; at most 125"), "{error}");
+        let garbage = decode_reply(b"{\"evaluated\":{\"filesRead\":[],\"value\":[1,}}").unwrap_err();
         assert_eq!(garbage.kind(), io::ErrorKind::InvalidData);
     }
 

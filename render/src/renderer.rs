@@ -12,13 +12,14 @@ use crate::{
     limits::Recycling,
     output::{RENDERED_JSON, shape_manifests},
     pool::{PoolStats, WorkerPool},
-    protocol::{WorkerReply, WorkerTask},
+    protocol::{Evaluation, WorkerReply, WorkerTask},
     source_tree::source_entries,
     tarball::{TarEntry, reproducible_tar_gz},
     yaml::{pretty_json, yaml_documents},
 };
 
-/// A rendered artifact: the tarball, its digest and the paths it contains (sorted).
+/// A rendered artifact: the tarball, its digest and the paths it contains (sorted), with what a revision record
+/// needs to know of how it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedArtifact {
     /// The reproducible tar.gz.
@@ -27,6 +28,11 @@ pub struct RenderedArtifact {
     pub sha256: [u8; 32],
     /// Paths of the files in the tarball, sorted.
     pub files: Vec<String>,
+    /// The tree paths of the request's files that determined the tarball: those the evaluation read, in the order
+    /// first read (`output: source`: every file packed).
+    pub files_read: Vec<String>,
+    /// The Kubernetes objects (YAML documents) in the manifests; 0 for `output: source`.
+    pub objects: usize,
 }
 
 /// Renders requests; cheap to share behind an `Arc`, safe to call concurrently. Its worker processes live as long
@@ -88,29 +94,33 @@ impl Renderer {
     /// `Rendered` output evaluates the entry file as [`Renderer::evaluate`] does; `Source` output packs the files
     /// unevaluated.
     pub async fn render(&self, request: &RenderRequest) -> Result<RenderedArtifact, RenderError> {
-        let entries = match request.output {
+        let (entries, files_read, objects) = match request.output {
             OutputMode::Source => {
                 request.validate()?;
                 let request = request.clone();
-                tokio::task::spawn_blocking(move || source_entries(&request))
+                let entries = tokio::task::spawn_blocking(move || source_entries(&request))
                     .await
-                    .map_err(|error| RenderError::Internal(format!("collecting the sources failed: {error}")))??
+                    .map_err(|error| RenderError::Internal(format!("collecting the sources failed: {error}")))??;
+                let packed = entries.iter().map(|entry| entry.path.clone()).collect();
+                (entries, packed, 0)
             }
             OutputMode::Rendered => {
-                let value = self.evaluate(request).await?;
-                tokio::task::spawn_blocking(move || {
+                let Evaluation { files_read, value } = self.evaluation(request).await?;
+                let (entries, objects) = tokio::task::spawn_blocking(move || {
                     let entries = rendered_entries(&value);
                     drop_in_background(value);
                     entries
                 })
                 .await
-                .map_err(|error| RenderError::Internal(format!("shaping the output failed: {error}")))??
+                .map_err(|error| RenderError::Internal(format!("shaping the output failed: {error}")))??;
+                (entries, files_read, objects)
             }
         };
         let limit = self.limits.max_artifact_bytes;
-        tokio::task::spawn_blocking(move || pack(entries, limit))
+        let packed = tokio::task::spawn_blocking(move || pack(entries, limit))
             .await
-            .map_err(|error| RenderError::Internal(format!("packing the artifact failed: {error}")))?
+            .map_err(|error| RenderError::Internal(format!("packing the artifact failed: {error}")))??;
+        Ok(RenderedArtifact { files_read, objects, ..packed })
     }
 
     /// Evaluates the request's entry file (top-level arguments applied) to its JSON value, before any manifest
@@ -118,6 +128,11 @@ impl Renderer {
     /// [`RenderError::EvaluationTimeout`] when the evaluation outruns the limit (its worker is killed). The
     /// request's output mode is not looked at.
     pub async fn evaluate(&self, request: &RenderRequest) -> Result<serde_json::Value, RenderError> {
+        Ok(self.evaluation(request).await?.value)
+    }
+
+    /// [`Self::evaluate`], with the files the evaluation read.
+    async fn evaluation(&self, request: &RenderRequest) -> Result<Evaluation, RenderError> {
         request.validate()?;
         let task = WorkerTask::Evaluate { request: request.clone(), max_stack: self.limits.max_stack };
         let _permit = self
@@ -126,15 +141,22 @@ impl Renderer {
             .await
             .map_err(|_| RenderError::Internal("the renderer is shutting down".to_owned()))?;
         match self.pool.run(task, self.limits.evaluation_timeout).await? {
-            WorkerReply::Evaluated(value) => Ok(value),
+            WorkerReply::Evaluated(evaluation) => Ok(evaluation),
             WorkerReply::Failed(error) => Err(error),
         }
     }
+
+    /// The limits every render of this renderer obeys.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
 }
 
-/// The manifest files and `rendered.json`; the JSON is encoded on a thread of its own meanwhile.
-fn rendered_entries(value: &serde_json::Value) -> Result<Vec<TarEntry>, RenderError> {
+/// The manifest files and `rendered.json`, and how many objects the manifests hold; the JSON is encoded on a
+/// thread of its own meanwhile.
+fn rendered_entries(value: &serde_json::Value) -> Result<(Vec<TarEntry>, usize), RenderError> {
     let files = shape_manifests(value)?;
+    let objects = files.iter().map(|file| file.documents.len()).sum();
     std::thread::scope(|scope| {
         let json = scope.spawn(|| pretty_json(value));
         let mut entries = Vec::with_capacity(files.len() + 1);
@@ -143,7 +165,7 @@ fn rendered_entries(value: &serde_json::Value) -> Result<Vec<TarEntry>, RenderEr
         }
         let json = json.join().unwrap_or_else(|_| Err(RenderError::Internal("the JSON encoder panicked".to_owned())));
         entries.push(TarEntry { path: RENDERED_JSON.to_owned(), content: json?.into_bytes() });
-        Ok(entries)
+        Ok((entries, objects))
     })
 }
 
@@ -165,5 +187,11 @@ fn pack(entries: Vec<TarEntry>, max_bytes: u64) -> Result<RenderedArtifact, Rend
     if max_bytes > 0 && size > max_bytes {
         return Err(RenderError::ArtifactTooLarge { size, limit: max_bytes });
     }
-    Ok(RenderedArtifact { sha256: Sha256::digest(&tarball).into(), tarball: Bytes::from(tarball), files })
+    Ok(RenderedArtifact {
+        sha256: Sha256::digest(&tarball).into(),
+        tarball: Bytes::from(tarball),
+        files,
+        files_read: Vec::new(),
+        objects: 0,
+    })
 }

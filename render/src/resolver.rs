@@ -16,9 +16,11 @@
 
 use std::{
     any::Any,
+    cell::RefCell,
     fmt,
     hash::{Hash, Hasher},
     path::Path,
+    rc::Rc,
 };
 
 use jrsonnet_evaluator::{AsPathLike, ImportResolver, ResolvePath, SourcePath, error::ErrorKind};
@@ -71,19 +73,46 @@ pub enum ImportFailure {
     NotFound(String),
 }
 
+/// The tree paths of the files an evaluation read, in the order it first read them: what a revision record
+/// keeps of the tree (`crate::record`). Shared between the resolver, which the evaluation state owns, and whoever
+/// asks afterwards.
+#[derive(Clone, Debug, Default)]
+pub struct FilesRead(Rc<RefCell<Vec<String>>>);
+
+impl FilesRead {
+    /// The paths read so far, each once, in the order first read.
+    pub fn paths(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+
+    fn note(&self, path: &str) {
+        let mut paths = self.0.borrow_mut();
+        // An evaluation reads each file once (the evaluator keeps what it loaded), so this scan is rarely long.
+        if !paths.iter().any(|known| known == path) {
+            paths.push(path.to_owned());
+        }
+    }
+}
+
 /// The import tree and its search paths.
 #[derive(Acyclic, Debug)]
 pub struct TreeResolver {
     root: Mount,
     libraries: Vec<Mount>,
     import_paths: Vec<String>,
+    files_read: FilesRead,
 }
 
 impl TreeResolver {
     /// A tree of `root` at the top, each library mount under its prefix, searching `import_paths` (tree
     /// directories) in order before the libraries.
     pub fn new(root: Mount, libraries: Vec<Mount>, import_paths: Vec<String>) -> Self {
-        Self { root, libraries, import_paths }
+        Self { root, libraries, import_paths, files_read: FilesRead::default() }
+    }
+
+    /// The log of the files this resolver has read for an evaluation (a handle sharing it).
+    pub fn files_read(&self) -> FilesRead {
+        self.files_read.clone()
     }
 
     /// The tree a request describes: its files or directory at the root, its libraries under their mount
@@ -158,11 +187,15 @@ impl TreeResolver {
         self.libraries.iter().find(|library| path.starts_with(library.prefix())).unwrap_or(&self.root)
     }
 
-    /// The bytes of the tree file `path`.
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+    /// The bytes of the tree file `path`, noted in [`Self::files_read`].
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, String> {
         let mount = self.mount_of(path);
         match mount.contains(path) {
-            Ok(true) => mount.read(path).map_err(|why| format!("import not found: {why}")),
+            Ok(true) => {
+                let bytes = mount.read(path).map_err(|why| format!("import not found: {why}"))?;
+                self.files_read.note(path);
+                Ok(bytes)
+            }
             Ok(false) => Err(format!("import not found: {path:?}")),
             Err(why) => Err(format!("{FORBIDDEN_PREFIX}{path:?}: {why}")),
         }

@@ -28,10 +28,11 @@ use super::{
     protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, panic_failure, read_frame, write_frame},
 };
 
-/// What goes before and after the value's JSON text in a successful reply: serde's encoding of
-/// `WorkerReply::Evaluated`.
-const EVALUATED_PREFIX: &[u8] = b"{\"evaluated\":";
-const EVALUATED_SUFFIX: &[u8] = b"}";
+/// What goes around the files read and the value's JSON text in a successful reply: serde's encoding of
+/// `WorkerReply::Evaluated(Evaluation { files_read, value })`.
+const EVALUATED_PREFIX: &[u8] = b"{\"evaluated\":{\"filesRead\":";
+const VALUE_PREFIX: &[u8] = b",\"value\":";
+const EVALUATED_SUFFIX: &[u8] = b"}}";
 
 /// Serves jobs from stdin until it ends, replying to each on stdout.
 ///
@@ -93,8 +94,9 @@ fn answer(job: WorkerJob) -> io::Result<()> {
     let cleanup = if job.last { Cleanup::LeaveToProcessExit } else { Cleanup::Collect };
     match job.task {
         WorkerTask::Evaluate { request, max_stack } => {
-            let sent = evaluate_and_manifest(&request, None, max_stack, cleanup, |value| {
-                Ok(send_evaluated(&value.manifest(JsonFormat::minify())?))
+            let sent = evaluate_and_manifest(&request, None, max_stack, cleanup, |value, files_read| {
+                let json = value.manifest(JsonFormat::minify())?;
+                Ok(send_evaluated(&files_read.paths(), &json))
             });
             sent.unwrap_or_else(send_failure)
         }
@@ -118,14 +120,17 @@ fn read_job(input: &mut impl BufRead) -> io::Result<Option<WorkerJob>> {
 
 /// Writes a successful reply: jrsonnet's JSON text spliced into the envelope as it is. jrsonnet wrote it, so it is
 /// valid JSON, and the renderer parses it anyway; checking it here would only delay the reply.
-fn send_evaluated(json: &str) -> io::Result<()> {
-    report_write_error(write_evaluated(&mut io::stdout().lock(), json))
+fn send_evaluated(files_read: &[String], json: &str) -> io::Result<()> {
+    report_write_error(write_evaluated(&mut io::stdout().lock(), files_read, json))
 }
 
-fn write_evaluated(out: &mut impl Write, json: &str) -> io::Result<()> {
-    let length = EVALUATED_PREFIX.len() + json.len() + EVALUATED_SUFFIX.len();
+fn write_evaluated(out: &mut impl Write, files_read: &[String], json: &str) -> io::Result<()> {
+    let files_read = serde_json::to_vec(files_read).map_err(io::Error::from)?;
+    let length = EVALUATED_PREFIX.len() + files_read.len() + VALUE_PREFIX.len() + json.len() + EVALUATED_SUFFIX.len();
     out.write_all(frame_header(length).as_bytes())?;
     out.write_all(EVALUATED_PREFIX)?;
+    out.write_all(&files_read)?;
+    out.write_all(VALUE_PREFIX)?;
     out.write_all(json.as_bytes())?;
     out.write_all(EVALUATED_SUFFIX)?;
     out.flush()
@@ -150,21 +155,24 @@ fn report_write_error(written: io::Result<()>) -> io::Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::protocol::Evaluation;
 
     #[test]
     fn the_spliced_reply_is_one_frame_the_renderer_reads_as_evaluated() {
         let json = r#"{"a":[1,"x\"y\n"],"b":{}}"#;
+        let files_read = vec!["main.jsonnet".to_owned(), "lib/\"odd\".libsonnet".to_owned()];
         let mut written = Vec::new();
-        write_evaluated(&mut written, json).unwrap();
+        write_evaluated(&mut written, &files_read, json).unwrap();
         let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let evaluation = Evaluation { files_read, value };
         let mut expected = Vec::new();
-        write_frame(&mut expected, &serde_json::to_vec(&WorkerReply::Evaluated(value.clone())).unwrap()).unwrap();
+        write_frame(&mut expected, &serde_json::to_vec(&WorkerReply::Evaluated(evaluation.clone())).unwrap()).unwrap();
         assert_eq!(written, expected);
         let mut input = written.as_slice();
         let payload = read_frame(&mut input).unwrap().unwrap();
         assert!(input.is_empty());
         match serde_json::from_slice::<WorkerReply>(&payload).unwrap() {
-            WorkerReply::Evaluated(read) => assert_eq!(read, value),
+            WorkerReply::Evaluated(read) => assert_eq!(read, evaluation),
             WorkerReply::Failed(error) => panic!("read back as a failure: {error}"),
         }
     }

@@ -7,9 +7,21 @@
 //! - The first `history` revisions form the keep-set (`history` 0 is treated as 1: the newest is never deleted).
 //! - The revision at position `k >= history` left the keep-set when the revision at `k - history` was written.
 //!   It is deleted once that moment is at least `grace` ago; `grace` 0 deletes it at once.
+//!
+//! Records: each revision's tarball has a revision record beside it (same digest, [`ObjectKind::Record`]).
+//! Retention is decided on tarballs alone ([`plan_deletions`]); [`records_to_delete`] then follows it, so a record
+//! lives exactly as long as its tarball. The controller writes a revision's record before its tarball, and deletes
+//! its tarball first and its record second. A crash at any point therefore never leaves a published tarball without
+//! its record, only an orphan record (no tarball), which the next pass deletes. A tarball without a record was
+//! written by a version from before records: retention treats it like any other revision (kept while the plan
+//! keeps it), and its missing record is not an error. Both functions must see a listing taken after the current
+//! revision's tarball was written, or that revision's fresh record would look like an orphan.
+//!
+//! [`ObjectKind::Record`]: crate::layout::ObjectKind::Record
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
 
 use crate::layout::Digest;
@@ -63,10 +75,22 @@ pub fn plan_deletions(
         .collect()
 }
 
+/// The records to delete, given the digests of the tarballs that remain once the planned deletions are done and
+/// the digests of the stored records: every record whose tarball does not remain (the records of deleted revisions,
+/// and orphans a crash left between writing a record and its tarball). Sorted and without duplicates; never contains
+/// a digest of `tarballs_kept`. Delete these after the tarballs (see the module docs).
+pub fn records_to_delete<S: BuildHasher>(tarballs_kept: &HashSet<Digest, S>, records: &[Digest]) -> Vec<Digest> {
+    let mut doomed: Vec<Digest> = records.iter().copied().filter(|digest| !tarballs_kept.contains(digest)).collect();
+    doomed.sort_unstable();
+    doomed.dedup();
+    doomed
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const T0: u64 = 1_700_000_000;
 
@@ -210,5 +234,33 @@ mod tests {
         input.reverse();
         assert_eq!(plan_deletions(&input, Some(digest(3)), 2, Duration::from_secs(5), at(100)), plan);
         assert!(!plan.contains(&digest(3)));
+    }
+
+    #[test]
+    fn records_follow_their_tarballs() {
+        let kept: HashSet<Digest> = [digest(1), digest(2)].into_iter().collect();
+        // 3 and 4: records of deleted revisions (4 listed twice); 9: an orphan with no tarball at all.
+        let records = [digest(4), digest(1), digest(9), digest(3), digest(4), digest(2)];
+        assert_eq!(records_to_delete(&kept, &records), vec![digest(3), digest(4), digest(9)]);
+        assert!(records_to_delete(&kept, &[digest(1), digest(2)]).is_empty(), "kept revisions keep their records");
+        assert!(records_to_delete(&kept, &[]).is_empty(), "tarballs without records are not an error");
+        assert_eq!(records_to_delete(&HashSet::new(), &[digest(5)]), vec![digest(5)]);
+    }
+
+    proptest! {
+        #[test]
+        fn a_record_goes_exactly_when_its_tarball_does_not_remain(
+            kept in proptest::collection::hash_set(0u8..16, 0..16),
+            records in proptest::collection::vec(0u8..16, 0..32),
+        ) {
+            let kept: HashSet<Digest> = kept.into_iter().map(digest).collect();
+            let records: Vec<Digest> = records.into_iter().map(digest).collect();
+            let doomed = records_to_delete(&kept, &records);
+            prop_assert!(doomed.windows(2).all(|pair| pair[0] < pair[1]), "sorted and deduplicated");
+            for record in &records {
+                prop_assert_eq!(doomed.contains(record), !kept.contains(record), "{:?}", record);
+            }
+            prop_assert!(doomed.iter().all(|d| records.contains(d)), "only stored records are deleted");
+        }
     }
 }

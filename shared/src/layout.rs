@@ -1,5 +1,6 @@
-//! The storage layout: how a rendered tarball is named (`Digest`), where it lives (`ArtifactKey`) and the one strict
-//! parser that turns an HTTP path back into a key. Nothing else in the workspace builds a key or a path by hand.
+//! The storage layout: how a rendered tarball is named (`Digest`), which objects a revision has (`ObjectKind`: the
+//! tarball and its revision record), where each lives (`ArtifactKey`) and the one strict parser that turns an HTTP
+//! path back into a key. Nothing else in the workspace builds a key or a path by hand.
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,7 +24,7 @@ pub enum LayoutError {
         /// The maximum length allowed for it.
         max: usize,
     },
-    /// A URL path does not have the exact shape `/<namespace>/<name>/sha256-<hex>.tar.gz`.
+    /// A URL path does not have the exact shape `/<namespace>/<name>/sha256-<hex>.tar.gz` (or `.record.zst`).
     #[error("invalid artifact path: {0}")]
     InvalidPath(&'static str),
 }
@@ -64,13 +65,12 @@ impl Digest {
         Ok(Self(raw))
     }
 
-    /// Parses a storage file name `sha256-<hex>.tar.gz`.
+    /// Parses a tarball's storage file name `sha256-<hex>.tar.gz` (and nothing else: not a record's name either).
     pub fn from_file_name(file_name: &str) -> Result<Self, LayoutError> {
-        let hex_digits = file_name
-            .strip_prefix("sha256-")
-            .and_then(|rest| rest.strip_suffix(".tar.gz"))
-            .ok_or(LayoutError::InvalidPath("file name must be sha256-<64 hex>.tar.gz"))?;
-        Self::from_hex(hex_digits).map_err(|_| LayoutError::InvalidPath("file name must be sha256-<64 hex>.tar.gz"))
+        match ObjectKind::parse_file_name(file_name) {
+            Ok((ObjectKind::Tarball, digest)) => Ok(digest),
+            _ => Err(LayoutError::InvalidPath("file name must be sha256-<64 hex>.tar.gz")),
+        }
     }
 }
 
@@ -105,6 +105,60 @@ impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The objects stored for one revision, both named by the digest of the revision's tarball: the tarball itself and
+/// its revision record (provenance), which lives beside it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum ObjectKind {
+    /// The rendered tarball: `sha256-<hex>.tar.gz`, immutable (its name is the digest of its bytes).
+    Tarball,
+    /// The revision record: `sha256-<hex>.record.zst`, where `<hex>` is the tarball's digest. It may be rewritten
+    /// (when its revision becomes current again), so it is not immutable.
+    Record,
+}
+
+/// Every file name of the layout starts with this.
+const FILE_NAME_PREFIX: &str = "sha256-";
+/// The longest file name of the layout: a record's.
+const MAX_FILE_NAME_LEN: usize = FILE_NAME_PREFIX.len() + 64 + ObjectKind::Record.suffix().len();
+
+impl ObjectKind {
+    /// Both kinds, tarball first.
+    pub const ALL: [Self; 2] = [Self::Tarball, Self::Record];
+
+    /// How this kind's file names end: `.tar.gz` or `.record.zst`.
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            Self::Tarball => ".tar.gz",
+            Self::Record => ".record.zst",
+        }
+    }
+
+    /// The media type of this kind's bytes: `application/gzip` (RFC 6713) or `application/zstd` (RFC 8878).
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Self::Tarball => "application/gzip",
+            Self::Record => "application/zstd",
+        }
+    }
+
+    /// The file name of this kind of object of the revision `digest`: `sha256-<hex><suffix>`.
+    pub fn file_name(self, digest: Digest) -> String {
+        format!("{FILE_NAME_PREFIX}{}{}", digest.hex(), self.suffix())
+    }
+
+    /// Parses exactly `sha256-<64 lowercase hex>.tar.gz` or `sha256-<64 lowercase hex>.record.zst`: no other
+    /// suffix (a temp file's `.tmp` included), no uppercase, nothing around it.
+    pub fn parse_file_name(name: &str) -> Result<(Self, Digest), LayoutError> {
+        let invalid = || LayoutError::InvalidPath("file name must be sha256-<64 hex>.tar.gz or .record.zst");
+        let rest = name.strip_prefix(FILE_NAME_PREFIX).ok_or_else(invalid)?;
+        Self::ALL
+            .into_iter()
+            .find_map(|kind| Some((kind, rest.strip_suffix(kind.suffix())?)))
+            .and_then(|(kind, hex_digits)| Some((kind, Digest::from_hex(hex_digits).ok()?)))
+            .ok_or_else(invalid)
     }
 }
 
@@ -165,9 +219,19 @@ impl SnippetRef {
         format!("{}/{}", self.namespace, self.name)
     }
 
-    /// The key of one revision of this snippet.
+    /// The key of one revision's tarball.
     pub fn revision(&self, digest: Digest) -> ArtifactKey {
-        ArtifactKey { snippet: self.clone(), digest }
+        self.object(ObjectKind::Tarball, digest)
+    }
+
+    /// The key of one revision's record (`digest` is the revision's, i.e. its tarball's).
+    pub fn record(&self, digest: Digest) -> ArtifactKey {
+        self.object(ObjectKind::Record, digest)
+    }
+
+    /// The key of one object of one revision.
+    pub fn object(&self, kind: ObjectKind, digest: Digest) -> ArtifactKey {
+        ArtifactKey { snippet: self.clone(), digest, kind }
     }
 }
 
@@ -177,16 +241,18 @@ impl fmt::Display for SnippetRef {
     }
 }
 
-/// Where one rendered tarball lives: `<namespace>/<name>/sha256-<hex>.tar.gz` relative to the storage root
-/// (the local directory, or the S3 prefix), and `/<namespace>/<name>/sha256-<hex>.tar.gz` under the base URL.
+/// Where one object of one revision lives: `<namespace>/<name>/sha256-<hex><suffix>` relative to the storage root
+/// (the local directory, or the S3 prefix), and `/<namespace>/<name>/sha256-<hex><suffix>` under the base URL, with
+/// `<suffix>` `.tar.gz` for the tarball and `.record.zst` for its record ([`ObjectKind`]).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct ArtifactKey {
     snippet: SnippetRef,
     digest: Digest,
+    kind: ObjectKind,
 }
 
 impl ArtifactKey {
-    /// Validates the names and builds the key.
+    /// Validates the names and builds the key of the revision's tarball.
     pub fn new(namespace: &str, name: &str, digest: Digest) -> Result<Self, LayoutError> {
         Ok(SnippetRef::new(namespace, name)?.revision(digest))
     }
@@ -196,15 +262,32 @@ impl ArtifactKey {
         &self.snippet
     }
 
-    /// The tarball's digest.
+    /// The revision's digest: the tarball's, for a record too.
     pub fn digest(&self) -> Digest {
         self.digest
     }
 
-    /// The path relative to the storage root: `<namespace>/<name>/sha256-<hex>.tar.gz`. It never starts with `/`
+    /// Which object of the revision this is.
+    pub fn kind(&self) -> ObjectKind {
+        self.kind
+    }
+
+    /// The key of the same revision's record.
+    #[must_use]
+    pub fn record_key(&self) -> Self {
+        self.snippet.record(self.digest)
+    }
+
+    /// The key of the same revision's tarball.
+    #[must_use]
+    pub fn tarball_key(&self) -> Self {
+        self.snippet.revision(self.digest)
+    }
+
+    /// The path relative to the storage root: `<namespace>/<name>/sha256-<hex><suffix>`. It never starts with `/`
     /// and never contains `..`, because both names are DNS-1123.
     pub fn relative_path(&self) -> String {
-        format!("{}/{}", self.snippet.relative_dir(), self.digest.file_name())
+        format!("{}/{}", self.snippet.relative_dir(), self.kind.file_name(self.digest))
     }
 
     /// The S3 object key under an optional prefix (leading and trailing slashes of the prefix are ignored).
@@ -212,7 +295,7 @@ impl ArtifactKey {
         join_prefix(prefix, &self.relative_path())
     }
 
-    /// The absolute URL path: `/<namespace>/<name>/sha256-<hex>.tar.gz`.
+    /// The absolute URL path: `/<namespace>/<name>/sha256-<hex><suffix>`.
     pub fn url_path(&self) -> String {
         format!("/{}", self.relative_path())
     }
@@ -223,12 +306,12 @@ impl ArtifactKey {
     }
 
     /// The only way to turn an HTTP request path into a key. Accepts exactly
-    /// `/<dns-1123 namespace>/<dns-1123 name>/sha256-<64 lowercase hex>.tar.gz` and nothing else: no percent
-    /// encoding (a `%` is never valid in any segment), no empty, `.` or `..` segments, no backslash, no NUL,
-    /// no query, no trailing slash, no extra segments.
+    /// `/<dns-1123 namespace>/<dns-1123 name>/sha256-<64 lowercase hex>.tar.gz` (a tarball) or
+    /// `/<dns-1123 namespace>/<dns-1123 name>/sha256-<64 lowercase hex>.record.zst` (its record) and nothing else:
+    /// no percent encoding (a `%` is never valid in any segment), no empty, `.` or `..` segments, no backslash, no
+    /// NUL, no query, no trailing slash, no extra segments, no other suffix (`.tmp` included).
     pub fn parse_url_path(path: &str) -> Result<Self, LayoutError> {
-        // Longest valid path: 1 + 63 + 1 + 253 + 1 + 78.
-        const MAX_PATH_LEN: usize = 1 + MAX_NAMESPACE_LEN + 1 + MAX_NAME_LEN + 1 + 78;
+        const MAX_PATH_LEN: usize = 1 + MAX_NAMESPACE_LEN + 1 + MAX_NAME_LEN + 1 + MAX_FILE_NAME_LEN;
         if path.len() > MAX_PATH_LEN {
             return Err(LayoutError::InvalidPath("path too long"));
         }
@@ -239,13 +322,14 @@ impl ArtifactKey {
         else {
             return Err(LayoutError::InvalidPath("path must have exactly three segments"));
         };
-        let digest = Digest::from_file_name(file)?;
+        let (kind, digest) = ObjectKind::parse_file_name(file)?;
         let snippet =
             SnippetRef::new(namespace, name).map_err(|_| LayoutError::InvalidPath("invalid namespace or name"))?;
-        Ok(snippet.revision(digest))
+        Ok(snippet.object(kind, digest))
     }
 
-    /// Parses a path relative to the storage root (`<namespace>/<name>/sha256-<hex>.tar.gz`), as listed by a backend.
+    /// Parses a path relative to the storage root (`<namespace>/<name>/sha256-<hex>.tar.gz` or `.record.zst`), as
+    /// listed by a backend; it accepts exactly what [`Self::parse_url_path`] accepts, without the leading `/`.
     pub fn parse_relative_path(path: &str) -> Result<Self, LayoutError> {
         Self::parse_url_path(&format!("/{path}"))
     }
@@ -303,13 +387,64 @@ mod tests {
         assert_eq!(key.object_key(""), key.relative_path());
         assert_eq!(key.object_key("/jaas/"), format!("jaas/team-a/app.web/sha256-{HEX}.tar.gz"));
         assert_eq!(key.url("http://srv:8082/"), format!("http://srv:8082/team-a/app.web/sha256-{HEX}.tar.gz"));
+        assert_eq!(key.kind(), ObjectKind::Tarball);
+
+        let record = key.record_key();
+        assert_eq!(record.kind(), ObjectKind::Record);
+        assert_eq!((record.snippet(), record.digest()), (key.snippet(), key.digest()));
+        assert_eq!(record.relative_path(), format!("team-a/app.web/sha256-{HEX}.record.zst"));
+        assert_eq!(record.url_path(), format!("/team-a/app.web/sha256-{HEX}.record.zst"));
+        assert_eq!(record.object_key("/jaas/"), format!("jaas/team-a/app.web/sha256-{HEX}.record.zst"));
+        assert_eq!(record.url("http://srv:8082"), format!("http://srv:8082/team-a/app.web/sha256-{HEX}.record.zst"));
+        assert_eq!(record, key.snippet().record(key.digest()));
+        assert_eq!(record.tarball_key(), key);
+        assert_eq!(key.tarball_key(), key);
+        assert_eq!(record.record_key(), record);
+        assert_ne!(record, key);
     }
 
     #[test]
-    fn parser_accepts_a_canonical_path() {
-        let path = format!("/ns/name/sha256-{HEX}.tar.gz");
-        let key = ArtifactKey::parse_url_path(&path).unwrap();
-        assert_eq!(key.url_path(), path);
+    fn file_names_parse_exactly() {
+        let digest = Digest::from_hex(HEX).unwrap();
+        for kind in ObjectKind::ALL {
+            let name = kind.file_name(digest);
+            assert!(name.starts_with("sha256-") && name.ends_with(kind.suffix()), "{name}");
+            assert_eq!(ObjectKind::parse_file_name(&name).unwrap(), (kind, digest));
+        }
+        assert_eq!(Digest::from_file_name(&ObjectKind::Tarball.file_name(digest)).unwrap(), digest);
+        assert_eq!(digest.file_name(), ObjectKind::Tarball.file_name(digest));
+        assert!(Digest::from_file_name(&ObjectKind::Record.file_name(digest)).is_err(), "tarball names only");
+        for bad in [
+            format!("sha256-{HEX}"),
+            format!("sha256-{HEX}.tar.gz.tmp"),
+            format!("sha256-{HEX}.record.zst.tmp"),
+            format!("sha256-{HEX}.4242-0.record.zst.tmp"),
+            format!("sha256-{HEX}.record"),
+            format!("sha256-{HEX}.zst"),
+            format!("sha256-{HEX}.RECORD.ZST"),
+            format!("sha256-{HEX}.tar.gz.record.zst"),
+            format!("sha256-{HEX}.record.zst.tar.gz"),
+            format!("sha256-{}.record.zst", HEX.to_uppercase()),
+            format!("sha256-{}.record.zst", &HEX[1..]),
+            format!("sha512-{HEX}.record.zst"),
+            format!(" sha256-{HEX}.record.zst"),
+        ] {
+            assert!(ObjectKind::parse_file_name(&bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn parser_accepts_a_canonical_path_of_each_kind() {
+        for (suffix, kind) in [(".tar.gz", ObjectKind::Tarball), (".record.zst", ObjectKind::Record)] {
+            let path = format!("/ns/name/sha256-{HEX}{suffix}");
+            let key = ArtifactKey::parse_url_path(&path).unwrap();
+            assert_eq!(key.url_path(), path);
+            assert_eq!(key.kind(), kind);
+            assert_eq!(ArtifactKey::parse_relative_path(&path[1..]).unwrap(), key);
+        }
+        let (label, last) = ("b".repeat(63), "c".repeat(61));
+        let longest = format!("/{}/{label}.{label}.{label}.{last}/sha256-{HEX}.record.zst", "a".repeat(63));
+        assert_eq!(ArtifactKey::parse_url_path(&longest).unwrap().url_path(), longest);
     }
 
     #[test]
@@ -339,6 +474,14 @@ mod tests {
             format!("/ns/name/{}", file.to_uppercase()),
             format!("/ns/name/sha256-{HEX}.tar"),
             format!("/ns/name/sha256-{HEX}.tar.gz.tmp"),
+            format!("/ns/name/sha256-{HEX}.record.zst.tmp"),
+            format!("/ns/name/sha256-{HEX}.record.zst/"),
+            format!("/ns/name/sha256-{HEX}.RECORD.ZST"),
+            format!("/ns/name/sha256-{}.record.zst", HEX.to_uppercase()),
+            format!("/ns/name/sha256-{HEX}.record%2ezst"),
+            format!("/ns/name/sha256-{HEX}.record.zst?x=1"),
+            format!("/ns/name/sha256-{HEX}.record"),
+            format!("/ns/../sha256-{HEX}.record.zst"),
             format!("/{}/name/{file}", "a".repeat(64)),
             format!("/ns/{}/{file}", "a".repeat(16 * 1024)),
         ];
@@ -351,16 +494,24 @@ mod tests {
         "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?"
     }
 
+    fn kind() -> impl Strategy<Value = ObjectKind> {
+        proptest::sample::select(&ObjectKind::ALL[..])
+    }
+
     proptest! {
         #[test]
-        fn every_valid_key_round_trips(ns in label(), name in label(), raw in any::<[u8; 32]>()) {
-            let key = ArtifactKey::new(&ns, &name, Digest::from_sha256(raw)).unwrap();
+        fn every_valid_key_round_trips(ns in label(), name in label(), raw in any::<[u8; 32]>(), kind in kind()) {
+            let key = SnippetRef::new(&ns, &name).unwrap().object(kind, Digest::from_sha256(raw));
             prop_assert_eq!(ArtifactKey::parse_url_path(&key.url_path()).unwrap(), key.clone());
-            prop_assert_eq!(ArtifactKey::parse_relative_path(&key.relative_path()).unwrap(), key);
+            prop_assert_eq!(ArtifactKey::parse_relative_path(&key.relative_path()).unwrap(), key.clone());
+            prop_assert_eq!(ObjectKind::parse_file_name(&kind.file_name(key.digest())).unwrap(), (kind, key.digest()));
+            prop_assert_eq!(key.record_key().tarball_key(), key.tarball_key());
         }
 
         #[test]
-        fn no_accepted_path_escapes_its_root(path in "[/a-z0-9.%\\\\-]{0,40}(sha256-[0-9a-f]{64}\\.tar\\.gz)?") {
+        fn no_accepted_path_escapes_its_root(
+            path in "[/a-z0-9.%\\\\-]{0,40}(sha256-[0-9a-f]{64}\\.(tar\\.gz|record\\.zst)(\\.tmp)?)?"
+        ) {
             if let Ok(key) = ArtifactKey::parse_url_path(&path) {
                 let relative = key.relative_path();
                 prop_assert!(!relative.starts_with('/'));

@@ -38,7 +38,7 @@ pub mod store;
 
 pub use config::{ConfigError, StorageArgs, StorageBackend, load, load_from, spawn_sweeper};
 pub use gc::{Revision, plan_deletions};
-pub use layout::{ArtifactKey, Digest, LayoutError, SnippetRef};
+pub use layout::{ArtifactKey, Digest, LayoutError, ObjectKind, SnippetRef};
 pub use local::LocalStore;
 pub use s3::{ChecksumMode, S3Credentials, S3Settings, S3Store};
 pub use store::{ArtifactStore, ByteRange, GetResult, ObjectMeta, StoreError, SweepReport, etag_for};

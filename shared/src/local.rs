@@ -1,5 +1,6 @@
-//! The local-filesystem backend: one file per revision under the storage root, written atomically (unique temp file
-//! next to the target, fsync, rename, fsync of the directory) so readers see a whole file or none.
+//! The local-filesystem backend: one file per object (a revision's tarball, its record) under the storage root,
+//! written atomically (unique temp file next to the target, fsync, rename, fsync of the directory) so readers see a
+//! whole file or none.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -13,11 +14,27 @@ use futures::TryStreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use crate::layout::{ArtifactKey, SnippetRef};
+use crate::layout::{ArtifactKey, ObjectKind, SnippetRef};
 use crate::store::{ArtifactStore, ByteRange, GetResult, ObjectMeta, StoreError, SweepReport, etag_for};
 
-/// Suffix of every temporary file. The sweep removes old files with it; nothing else ever ends in it.
+/// Suffix of a tarball's temporary file. The sweep removes old files with it; nothing else ever ends in it.
 pub const TMP_SUFFIX: &str = ".tar.gz.tmp";
+/// Suffix of a record's temporary file, swept like [`TMP_SUFFIX`].
+pub const RECORD_TMP_SUFFIX: &str = ".record.zst.tmp";
+
+/// The suffix of the temporary files `put` writes for objects of `kind`.
+pub fn tmp_suffix(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Tarball => TMP_SUFFIX,
+        ObjectKind::Record => RECORD_TMP_SUFFIX,
+    }
+}
+
+/// True for the name of a temporary file of either kind: what the sweep may remove once it is old enough.
+pub fn is_tmp_file_name(name: &str) -> bool {
+    ObjectKind::ALL.into_iter().any(|kind| name.ends_with(tmp_suffix(kind)))
+}
+
 /// Reads are streamed in chunks of at most this many bytes.
 const CHUNK: usize = 64 * 1024;
 
@@ -81,14 +98,18 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
 }
 
-/// Writes `bytes` to a fresh temp file in `dir` and renames it over `target`, with the fsyncs that make the rename
-/// durable. The temp file is removed if anything fails before the rename.
-fn write_atomically(dir: &Path, target: &Path, bytes: &[u8], pause: Option<Duration>) -> io::Result<()> {
-    let stem = target.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".tar.gz")).unwrap_or("put");
-    let tmp =
-        dir.join(format!("{stem}.{}-{}{TMP_SUFFIX}", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+/// A fresh temp file name for `key`: `sha256-<hex>.<pid>-<n>` and the kind's [`tmp_suffix`]. The strict parser
+/// never takes it for an object.
+fn tmp_file_name(key: &ArtifactKey) -> String {
+    let (pid, n) = (std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("sha256-{}.{pid}-{n}{}", key.digest().hex(), tmp_suffix(key.kind()))
+}
+
+/// Writes `bytes` to the temp file `tmp` in `dir` and renames it over `target`, with the fsyncs that make the
+/// rename durable. The temp file is removed if anything fails before the rename.
+fn write_atomically(dir: &Path, tmp: &Path, target: &Path, bytes: &[u8], pause: Option<Duration>) -> io::Result<()> {
     let write = || -> io::Result<()> {
-        let mut file = File::create_new(&tmp)?;
+        let mut file = File::create_new(tmp)?;
         for chunk in bytes.chunks(CHUNK) {
             file.write_all(chunk)?;
             if let Some(pause) = pause {
@@ -96,10 +117,10 @@ fn write_atomically(dir: &Path, target: &Path, bytes: &[u8], pause: Option<Durat
             }
         }
         file.sync_all()?;
-        fs::rename(&tmp, target)
+        fs::rename(tmp, target)
     };
     if let Err(err) = write() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
         return Err(err);
     }
     File::open(dir)?.sync_all()
@@ -109,6 +130,7 @@ fn write_atomically(dir: &Path, target: &Path, bytes: &[u8], pause: Option<Durat
 impl ArtifactStore for LocalStore {
     async fn put(&self, key: &ArtifactKey, bytes: Bytes) -> Result<(), StoreError> {
         let (dir, target, pause) = (self.dir_of(key.snippet()), self.path_of(key), self.write_pause);
+        let key = key.clone();
         blocking(move || {
             // A concurrent delete may remove the (empty) snippet directory between create_dir_all and the write:
             // try again then.
@@ -116,7 +138,8 @@ impl ArtifactStore for LocalStore {
             loop {
                 attempt += 1;
                 fs::create_dir_all(&dir).map_err(|e| other("creating directory", &dir, &e))?;
-                match write_atomically(&dir, &target, &bytes, pause) {
+                let tmp = dir.join(tmp_file_name(&key));
+                match write_atomically(&dir, &tmp, &target, &bytes, pause) {
                     Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < 3 => {}
                     result => return result.map_err(|e| other("writing", &target, &e)),
                 }
@@ -159,12 +182,12 @@ impl ArtifactStore for LocalStore {
             for entry in entries {
                 let entry = entry.map_err(|e| other("listing", &dir, &e))?;
                 // Temp files, stray files and directories fail the strict parser and are skipped.
-                let Some(digest) =
-                    entry.file_name().to_str().and_then(|name| crate::layout::Digest::from_file_name(name).ok())
+                let Some((kind, digest)) =
+                    entry.file_name().to_str().and_then(|name| ObjectKind::parse_file_name(name).ok())
                 else {
                     continue;
                 };
-                let key = snippet.revision(digest);
+                let key = snippet.object(kind, digest);
                 let path = entry.path();
                 match entry.metadata() {
                     Ok(metadata) if metadata.is_file() => found.push(meta_of(&key, &metadata, &path)?),
@@ -211,7 +234,8 @@ impl ArtifactStore for LocalStore {
     }
 }
 
-/// Removes `<root>/<namespace>/<name>/*.tar.gz.tmp` files last modified at least `max_age` ago. A live writer's file
+/// Removes `<root>/<namespace>/<name>/*.tar.gz.tmp` and `*.record.zst.tmp` files last modified at least `max_age`
+/// ago. A live writer's file
 /// is younger than that (it is modified while written), so it is never touched.
 fn sweep_tmp_files(root: &Path, max_age: Duration) -> Result<SweepReport, StoreError> {
     let now = SystemTime::now();
@@ -231,7 +255,7 @@ fn sweep_tmp_files(root: &Path, max_age: Duration) -> Result<SweepReport, StoreE
         for snippet_dir in subdirs(&namespace_dir)? {
             let Ok(entries) = fs::read_dir(&snippet_dir) else { continue };
             for entry in entries.filter_map(Result::ok) {
-                let is_tmp = entry.file_name().to_str().is_some_and(|n| n.ends_with(TMP_SUFFIX));
+                let is_tmp = entry.file_name().to_str().is_some_and(is_tmp_file_name);
                 let Ok(metadata) = entry.metadata() else { continue };
                 let age = metadata.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or(Duration::ZERO);
                 if is_tmp && metadata.is_file() && age >= max_age {
@@ -245,4 +269,24 @@ fn sweep_tmp_files(root: &Path, max_age: Duration) -> Result<SweepReport, StoreE
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_of_both_kinds_are_swept_and_never_parsed_as_objects() {
+        let key = ArtifactKey::new("ns", "app", crate::layout::Digest::of(b"x")).unwrap();
+        for key in [key.clone(), key.record_key()] {
+            let name = tmp_file_name(&key);
+            assert!(name.ends_with(tmp_suffix(key.kind())), "{name}");
+            assert!(is_tmp_file_name(&name), "{name}");
+            assert!(ObjectKind::parse_file_name(&name).is_err(), "{name}");
+        }
+        for name in [key.relative_path(), key.record_key().relative_path(), "notes.tmp".to_owned(), ".zst.tmp".into()] {
+            assert!(!is_tmp_file_name(&name), "{name}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The S3 backend on aws-sdk-s3 (rustls with ring, no aws-lc): objects at
-//! `<prefix>/<namespace>/<name>/sha256-<hex>.tar.gz` in one bucket. Every call is bounded by timeouts and a few
-//! retries, so a down server gives [`StoreError::Unavailable`] within seconds, never a hang.
+//! `<prefix>/<namespace>/<name>/sha256-<hex>.tar.gz` (tarballs) and `….record.zst` (their records) in one bucket.
+//! Every call is bounded by timeouts and a few retries, so a down server gives [`StoreError::Unavailable`] within
+//! seconds, never a hang.
 
 use std::time::{Duration, SystemTime};
 
@@ -151,7 +152,7 @@ impl ArtifactStore for S3Store {
             .put_object()
             .bucket(&self.bucket)
             .key(self.object_key(key))
-            .content_type("application/gzip")
+            .content_type(key.kind().content_type())
             .body(ByteStream::from(bytes))
             .send()
             .await
@@ -242,7 +243,8 @@ impl ArtifactStore for S3Store {
                 .await
                 .map_err(|e| self.error("listing", &dir, &e))?;
             for object in page.contents() {
-                // Anything that is not exactly a revision of this snippet fails the strict parser and is skipped.
+                // Anything that is not exactly a tarball or record of this snippet fails the strict parser and is
+                // skipped.
                 let Some(relative) = object.key().and_then(|k| k.strip_prefix(&root)) else { continue };
                 let Ok(key) = ArtifactKey::parse_relative_path(relative) else { continue };
                 if key.snippet() != snippet {

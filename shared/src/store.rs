@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
-use crate::layout::{ArtifactKey, SnippetRef};
+use crate::layout::{ArtifactKey, ObjectKind, SnippetRef};
 
 /// What can go wrong talking to storage. `NotFound`, `InvalidRange` and `Unavailable` are distinct so that callers
 /// can answer 404, 416 and 503 (or retry) without looking at messages.
@@ -78,7 +78,7 @@ pub struct ObjectMeta {
     /// When it was last written. A re-put of the same key refreshes it: this is the time the revision last became
     /// current, which retention uses (see the crate docs).
     pub last_modified: SystemTime,
-    /// A strong entity tag: always the quoted digest hex, so every backend and every server replica agree.
+    /// A strong entity tag: always [`etag_for`] the key, so every backend and every server replica agree.
     pub etag: String,
 }
 
@@ -114,7 +114,8 @@ pub struct SweepReport {
     pub removed: usize,
 }
 
-/// Storage for rendered tarballs, keyed by [`ArtifactKey`].
+/// Storage for rendered revisions (each a tarball and, beside it, its record), keyed by [`ArtifactKey`]. Every
+/// method works the same for both kinds of object.
 #[async_trait]
 pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key` atomically: readers see the whole object or nothing. Putting the same bytes
@@ -127,7 +128,7 @@ pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
     /// The object's metadata without its body.
     async fn head(&self, key: &ArtifactKey) -> Result<ObjectMeta, StoreError>;
 
-    /// Every stored revision of one snippet, in no particular order.
+    /// Every stored object of one snippet, tarballs and records alike (each key says which), in no particular order.
     async fn list(&self, snippet: &SnippetRef) -> Result<Vec<ObjectMeta>, StoreError>;
 
     /// Deletes the object; deleting a missing object succeeds.
@@ -141,15 +142,28 @@ pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
     async fn check(&self) -> Result<(), StoreError>;
 }
 
-/// The entity tag every backend reports for a key: the quoted digest hex.
+/// The entity tag every backend reports for a key: the quoted digest hex for a tarball (its bytes never change), and
+/// `"<hex>.record"` for a record, which differs from its tarball's and, unlike it, does not promise immutability:
+/// a record is rewritten when its revision becomes current again.
 pub fn etag_for(key: &ArtifactKey) -> String {
-    format!("\"{}\"", key.digest().hex())
+    match key.kind() {
+        ObjectKind::Tarball => format!("\"{}\"", key.digest().hex()),
+        ObjectKind::Record => format!("\"{}.record\"", key.digest().hex()),
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn etags_name_the_digest_and_tell_records_apart() {
+        let key = ArtifactKey::new("ns", "app", crate::layout::Digest::from_sha256([0xab; 32])).unwrap();
+        let hex = "ab".repeat(32);
+        assert_eq!(etag_for(&key), format!("\"{hex}\""));
+        assert_eq!(etag_for(&key.record_key()), format!("\"{hex}.record\""));
+    }
 
     #[test]
     fn ranges_resolve_like_rfc_9110() {

@@ -1,14 +1,15 @@
 //! Property tests of the storage layout's parsers, the code that meets untrusted input first (issue 15 part 7):
 //! [`ArtifactKey::parse_url_path`], which turns an HTTP request path into a storage key, and the [`Digest`]
 //! parsers. Whatever string comes in, a parser either rejects it or returns a key that stays inside the store's
-//! `<namespace>/<name>/sha256-<hex>.tar.gz` layout, and only the exact canonical spelling of a key or digest is
-//! ever accepted.
+//! `<namespace>/<name>/sha256-<hex>.tar.gz` (tarball) or `….record.zst` (record) layout, and only the exact
+//! canonical spelling of a key, file name or digest is ever accepted.
 
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Component, Path};
 
-use jaas_shared::{ArtifactKey, Digest};
+use jaas_shared::layout::ObjectKind;
+use jaas_shared::{ArtifactKey, Digest, SnippetRef};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -49,6 +50,9 @@ const HOSTILE_PIECES: &[&str] = &[
     "-",
     "sha256-",
     ".tar.gz",
+    ".record.zst",
+    ".tmp",
+    ".RECORD.ZST",
     "SHA256-",
 ];
 
@@ -73,11 +77,20 @@ fn digest() -> impl Strategy<Value = Digest> {
     any::<[u8; 32]>().prop_map(Digest::from_sha256)
 }
 
+fn kind() -> impl Strategy<Value = ObjectKind> {
+    proptest::sample::select(&ObjectKind::ALL[..])
+}
+
+/// A valid key of either kind.
+fn key(ns: &str, name: &str, kind: ObjectKind, digest: Digest) -> ArtifactKey {
+    SnippetRef::new(ns, name).unwrap().object(kind, digest)
+}
+
 /// A path segment: valid names and file names, hostile pieces, or any character.
 fn segment_piece() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => label(),
-        1 => digest().prop_map(|digest| digest.file_name()),
+        1 => (kind(), digest()).prop_map(|(kind, digest)| kind.file_name(digest)),
         3 => proptest::sample::select(HOSTILE_PIECES).prop_map(str::to_owned),
         1 => any::<char>().prop_map(String::from),
     ]
@@ -99,8 +112,10 @@ fn three_segment_path() -> impl Strategy<Value = String> {
 fn mutated_valid_path() -> impl Strategy<Value = String> {
     let piece = prop_oneof![proptest::sample::select(HOSTILE_PIECES), proptest::sample::select(BENIGN_PIECES)];
     let edit = (any::<Index>(), 0..3_u8, piece);
-    (label(), subdomain(), digest(), proptest::collection::vec(edit, 1..4)).prop_map(|(ns, name, digest, edits)| {
-        let mut path: Vec<char> = ArtifactKey::new(&ns, &name, digest).unwrap().url_path().chars().collect();
+    let valid =
+        (label(), subdomain(), kind(), digest()).prop_map(|(ns, name, kind, digest)| key(&ns, &name, kind, digest));
+    (valid, proptest::collection::vec(edit, 1..4)).prop_map(|(key, edits)| {
+        let mut path: Vec<char> = key.url_path().chars().collect();
         for (at, kind, piece) in edits {
             let at = at.index(path.len() + 1);
             match kind {
@@ -145,7 +160,7 @@ fn assert_key_stays_inside(path: &str, key: &ArtifactKey) -> Result<(), TestCase
     }
     prop_assert_eq!(segments[0], key.snippet().namespace());
     prop_assert_eq!(segments[1], key.snippet().name());
-    prop_assert_eq!(segments[2], key.digest().file_name());
+    prop_assert_eq!(segments[2], key.kind().file_name(key.digest()));
     // The local backend joins it to its root, the S3 backend to its prefix: both stay below.
     let root = Path::new("/srv/jaas-artifacts");
     let on_disk = root.join(&relative);
@@ -172,11 +187,12 @@ proptest! {
     fn a_traversal_or_foreign_piece_anywhere_in_a_valid_path_is_rejected(
         ns in label(),
         name in subdomain(),
+        kind in kind(),
         digest in digest(),
         at in any::<Index>(),
         piece in proptest::sample::select(&["%", "\\", "\0", "/..", "/.", "//", "..", "?", "#", "A"][..]),
     ) {
-        let valid = ArtifactKey::new(&ns, &name, digest).unwrap().url_path();
+        let valid = key(&ns, &name, kind, digest).url_path();
         let at = at.index(valid.len() + 1);
         let hostile = format!("{}{piece}{}", &valid[..at], &valid[at..]);
         // Each piece either adds a segment, empties a DNS label, or is a character no key ever contains.
@@ -184,13 +200,20 @@ proptest! {
     }
 
     #[test]
-    fn every_key_of_the_layout_round_trips(ns in label(), name in subdomain(), digest in digest()) {
-        let key = ArtifactKey::new(&ns, &name, digest).unwrap();
+    fn every_key_of_the_layout_round_trips(ns in label(), name in subdomain(), kind in kind(), digest in digest()) {
+        let key = key(&ns, &name, kind, digest);
+        prop_assert_eq!(key.kind(), kind);
         let path = key.url_path();
         let parsed = ArtifactKey::parse_url_path(&path).unwrap();
         assert_key_stays_inside(&path, &parsed)?;
         prop_assert_eq!(&parsed, &key);
-        prop_assert_eq!(ArtifactKey::parse_relative_path(&key.relative_path()).unwrap(), key);
+        prop_assert_eq!(ArtifactKey::parse_relative_path(&key.relative_path()).unwrap(), key.clone());
+        // The tarball and its record: same snippet and digest, different objects.
+        let (tarball, record) = (key.tarball_key(), key.record_key());
+        prop_assert_eq!((tarball.kind(), record.kind()), (ObjectKind::Tarball, ObjectKind::Record));
+        prop_assert_eq!((tarball.snippet(), tarball.digest()), (record.snippet(), record.digest()));
+        prop_assert_eq!(&tarball, &ArtifactKey::new(&ns, &name, digest).unwrap());
+        prop_assert_ne!(tarball.url_path(), record.url_path());
     }
 
     #[test]
@@ -209,7 +232,9 @@ proptest! {
             "sha256:", "sha384:", "sha512:", "md5:", "SHA256:", "sha256-", "sha-256:", "sha256::", " sha256:", "",
         ][..]),
         hex in "[0-9a-fA-F]{0,130}",
-        suffix in proptest::sample::select(&["", " ", "\n", "\0", ".tar.gz", ":", "g"][..]),
+        suffix in proptest::sample::select(&[
+            "", " ", "\n", "\0", ".tar.gz", ":", "g", ".record.zst", ".tar.gz.tmp", ".record.zst.tmp", ".record",
+        ][..]),
     ) {
         let text = format!("{prefix}{hex}{suffix}");
         let lowercase_64 = hex.len() == 64 && !hex.bytes().any(|b| b.is_ascii_uppercase());
@@ -226,9 +251,22 @@ proptest! {
         match Digest::from_file_name(&file_name) {
             Ok(digest) => {
                 prop_assert!(canonical_file, "{file_name:?} was accepted");
-                prop_assert_eq!(digest.file_name(), file_name);
+                prop_assert_eq!(digest.file_name(), file_name.clone());
             }
             Err(_) => prop_assert!(!canonical_file, "{file_name:?} was rejected"),
+        }
+        let canonical_kind = match suffix {
+            ".tar.gz" => Some(ObjectKind::Tarball),
+            ".record.zst" => Some(ObjectKind::Record),
+            _ => None,
+        }
+        .filter(|_| prefix == "sha256:" && lowercase_64);
+        match ObjectKind::parse_file_name(&file_name) {
+            Ok((kind, digest)) => {
+                prop_assert_eq!(Some(kind), canonical_kind, "{:?} was accepted", file_name);
+                prop_assert_eq!(kind.file_name(digest), file_name);
+            }
+            Err(_) => prop_assert!(canonical_kind.is_none(), "{file_name:?} was rejected"),
         }
     }
 
@@ -241,7 +279,10 @@ proptest! {
             prop_assert_eq!(digest.hex(), text.clone());
         }
         if let Ok(digest) = Digest::from_file_name(&text) {
-            prop_assert_eq!(digest.file_name(), text);
+            prop_assert_eq!(digest.file_name(), text.clone());
+        }
+        if let Ok((kind, digest)) = ObjectKind::parse_file_name(&text) {
+            prop_assert_eq!(kind.file_name(digest), text);
         }
     }
 }

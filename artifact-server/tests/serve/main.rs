@@ -1,11 +1,13 @@
 //! The artifact handler through its public API, in process, against [`FakeStore`]: every status code, HEAD/GET
 //! agreement, ranges, `If-None-Match` and hostile paths never reaching storage here; the cache through outages and
-//! deletions in [`revalidation`]; concurrent misses and a hanging backend in [`coalescing`].
+//! deletions in [`revalidation`]; concurrent misses and a hanging backend in [`coalescing`]; revision records, hidden
+//! or served (`--serve-records`), in [`records`].
 
 #![allow(clippy::unwrap_used)]
 
 mod coalescing;
 mod fake_store;
+mod records;
 mod revalidation;
 
 use std::sync::Arc;

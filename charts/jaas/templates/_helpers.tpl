@@ -171,6 +171,10 @@ envFrom:
     - name: JAAS_SHUTDOWN_TIMEOUT
       value: {{ . | quote }}
     {{- end }}
+    {{- if .Values.server.serveRecords }}
+    - name: JAAS_SERVE_RECORDS
+      value: "true"
+    {{- end }}
     {{- with .Values.server.connections }}
     {{- if .max }}
     - name: JAAS_MAX_CONNECTIONS

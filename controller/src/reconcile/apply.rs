@@ -19,6 +19,7 @@ use crate::reconcile::context::{Context, snippet_key};
 use crate::reconcile::inputs;
 use crate::reconcile::memo::Decision;
 use crate::reconcile::publish;
+use crate::reconcile::record;
 use crate::reconcile::retention;
 use crate::reconcile::status;
 
@@ -48,8 +49,8 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
     let stored = match decision {
         Decision::Render => {
             let attempt = async {
-                let rendered = artifact::render(ctx, &inputs.request).await?;
-                let stored = artifact::store(ctx, &at, rendered, published).await?;
+                let (rendered, timing) = artifact::render(ctx, &inputs.request).await?;
+                let stored = store(ctx, snippet, &inputs, &at, rendered, timing).await?;
                 publish::publish(ctx, snippet, &stored, published, inputs.origin.as_ref()).await?;
                 Ok::<_, Error>(stored)
             }
@@ -77,6 +78,24 @@ pub async fn apply(snippet: &JsonnetSnippet, ctx: &Context) -> Result<Action> {
 
     succeeded(ctx, &key, decision);
     Ok(next_reconcile(decision, interval, retained.recheck).map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Stores a render with its record, unless it is the revision the ExternalArtifact serves already, with its record.
+async fn store(
+    ctx: &Context,
+    snippet: &JsonnetSnippet,
+    inputs: &inputs::Inputs,
+    at: &SnippetRef,
+    rendered: jaas_render::RenderedArtifact,
+    timing: record::RenderTiming,
+) -> Result<artifact::Stored> {
+    let serving = publish::serving(ctx, snippet).await?;
+    if let Some(stored) = artifact::already_stored(ctx, at, &rendered, serving.as_ref()).await {
+        return Ok(stored);
+    }
+    let (origins, limits) = (inputs.origins.clone(), ctx.renderer.limits());
+    let record = record::encode(snippet, &inputs.request, &rendered, origins, limits, timing).await?;
+    artifact::store(ctx, at, rendered, record).await
 }
 
 /// The `flux reconcile` request not handled yet: the annotation's value when the status has not recorded it.

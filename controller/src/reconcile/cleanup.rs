@@ -16,9 +16,11 @@ use crate::error::Result;
 use crate::reconcile::context::{Context, snippet_key};
 use crate::time::elapsed_since;
 
-/// Deletes every stored revision of the snippet.
+/// Deletes every stored revision of the snippet: the tarballs, then the records (so an interrupted withdrawal never
+/// leaves a tarball without its record).
 async fn delete_revisions(ctx: &Context, at: &SnippetRef) -> Result<usize> {
-    let stored = ctx.metrics.storage_op("list", ctx.store.list(at)).await?;
+    let mut stored = ctx.metrics.storage_op("list", ctx.store.list(at)).await?;
+    stored.sort_by_key(|meta| meta.key.kind());
     for meta in &stored {
         ctx.metrics.storage_op("delete", ctx.store.delete(&meta.key)).await?;
     }

@@ -6,6 +6,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use jaas_render::RenderRequest;
+use jaas_render::record::Origin;
 use kube::ResourceExt;
 use kube::api::Api;
 
@@ -25,6 +26,8 @@ pub struct Inputs {
     pub fingerprint: u64,
     /// The snippet's own Flux source and revision, when it has one.
     pub origin: Option<SourceOrigin>,
+    /// Where every input came from, for the revision record: the snippet, its libraries, their sources.
+    pub origins: Vec<Origin>,
     /// Keeps the source trees the request reads on disk until the inputs are dropped (after the render).
     _trees: Vec<SourceTree>,
 }
@@ -36,15 +39,19 @@ pub async fn gather(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Inputs> {
     let mut trees = Vec::new();
     let mut origins = Vec::new();
     let mut origin = None;
+    let mut recorded = vec![object_origin(snippet, "snippet", String::new())];
     if let Some(reference) = &snippet.spec.source_ref {
         let referrer = Referrer { snippet, field: "spec.sourceRef".to_owned() };
         let resolved = sources::resolve(ctx, &referrer, reference).await?;
         directories.snippet = Some(resolved.root);
+        recorded.push(source_origin(&reference.api_version, &resolved.origin, String::new()));
         origins.push(resolved.origin.clone());
         origin = Some(resolved.origin);
         trees.push(resolved.tree);
     }
     for library in &libraries {
+        let mounted_at = library.spec.import_path.clone().unwrap_or_else(|| library.name_any());
+        recorded.push(object_origin(library, "library", mounted_at.clone()));
         let Some(reference) = &library.spec.source_ref else { continue };
         let name = library.name_any();
         validate_source_choice(&library.spec)
@@ -52,6 +59,7 @@ pub async fn gather(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Inputs> {
         let referrer = Referrer { snippet, field: format!("JsonnetLibrary {name:?} spec.sourceRef") };
         let resolved = sources::resolve(ctx, &referrer, reference).await?;
         directories.libraries.insert(name, resolved.root);
+        recorded.push(source_origin(&reference.api_version, &resolved.origin, mounted_at));
         origins.push(resolved.origin);
         trees.push(resolved.tree);
     }
@@ -59,8 +67,39 @@ pub async fn gather(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Inputs> {
         request: render_request(snippet, &libraries, &directories),
         fingerprint: fingerprint(snippet, &libraries, &origins),
         origin,
+        origins: recorded,
         _trees: trees,
     })
+}
+
+/// One of our objects as an input of a render, mounted at `mounted_at`.
+fn object_origin<K: kube::Resource<DynamicType = ()>>(object: &K, role: &str, mounted_at: String) -> Origin {
+    Origin {
+        role: role.to_owned(),
+        api_version: K::api_version(&()).into_owned(),
+        kind: K::kind(&()).into_owned(),
+        namespace: object.meta().namespace.clone().unwrap_or_default(),
+        name: object.meta().name.clone().unwrap_or_default(),
+        mounted_at,
+        generation: object.meta().generation,
+        revision: None,
+        digest: None,
+    }
+}
+
+/// A Flux source as an input of a render, with the revision and digest of the tree rendered.
+fn source_origin(api_version: &str, source: &SourceOrigin, mounted_at: String) -> Origin {
+    Origin {
+        role: "source".to_owned(),
+        api_version: api_version.to_owned(),
+        kind: source.kind.as_str().to_owned(),
+        namespace: source.namespace.clone(),
+        name: source.name.clone(),
+        mounted_at,
+        generation: None,
+        revision: Some(source.revision.clone()),
+        digest: Some(source.digest.clone()),
+    }
 }
 
 /// Reads the libraries a snippet lists (from the watch's cache when the controllers run), in the order it lists

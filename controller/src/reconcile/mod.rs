@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod memo;
 pub mod own_writes;
 pub mod publish;
+pub mod record;
 pub mod retention;
 pub mod sources;
 pub mod status;

@@ -18,8 +18,9 @@ use crate::crd::{
     Artifact, ExternalArtifact, ExternalArtifactSpec, ExternalArtifactStatus, JsonnetSnippet, SourceReference,
 };
 use crate::error::{Error, Result};
-use crate::reconcile::artifact::Stored;
+use crate::reconcile::artifact::{Published, Stored};
 use crate::reconcile::context::Context;
+use crate::reconcile::record::RecordSummary;
 use crate::reconcile::sources::SourceOrigin;
 use crate::reconcile::status::STATUS_FIELD_MANAGER;
 
@@ -57,6 +58,19 @@ pub fn desired_external_artifact(snippet: &JsonnetSnippet) -> ExternalArtifact {
         ..ObjectMeta::default()
     };
     artifact
+}
+
+/// The revision the snippet's ExternalArtifact serves now, with what it says of its record (from the watch's cache).
+pub async fn serving(ctx: &Context, snippet: &JsonnetSnippet) -> Result<Option<Published>> {
+    let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &snippet.namespace().unwrap_or_default());
+    let existing = ctx.artifacts.get_or_read(&api, &snippet.name_any()).await?;
+    let artifact = existing.and_then(|ea| ea.status).and_then(|status| status.artifact);
+    Ok(artifact.and_then(|artifact| {
+        Some(Published {
+            digest: artifact.digest.parse().ok()?,
+            record: artifact.metadata.as_ref().and_then(RecordSummary::from_metadata),
+        })
+    }))
 }
 
 /// Publishes the stored revision as the snippet's ExternalArtifact, marked Ready, and announces a revision that
@@ -124,13 +138,20 @@ fn desired_status(
         artifact: Some(Artifact {
             digest: digest.clone(),
             last_update_time,
-            metadata: origin.map(provenance),
+            metadata: Some(metadata(stored, origin)),
             path: stored.key.relative_path(),
             revision: digest,
             size: i64::try_from(stored.size).ok(),
             url: stored.key.url(base_url),
         }),
     }
+}
+
+/// `status.artifact.metadata`: the revision's record, and the source and revision it was rendered from.
+fn metadata(stored: &Stored, origin: Option<&SourceOrigin>) -> BTreeMap<String, String> {
+    let mut metadata = origin.map(provenance).unwrap_or_default();
+    stored.record.add_to(&mut metadata);
+    metadata
 }
 
 /// The `status.artifact.metadata` naming the source and revision an artifact was rendered from.
@@ -194,7 +215,7 @@ mod tests {
     #[test]
     fn the_artifact_status_serves_the_revision_and_is_stable_when_unchanged() {
         let key = jaas_shared::ArtifactKey::new("team", "web", Digest::from_sha256([3; 32])).unwrap();
-        let stored = Stored { key: key.clone(), size: 42, written: true };
+        let stored = Stored { key: key.clone(), size: 42, written: true, record: RecordSummary::for_tests(9) };
         let first = desired_status(&stored, "http://srv", None, &ExternalArtifactStatus::default());
         let artifact = first.artifact.as_ref().unwrap();
         assert_eq!((artifact.digest.as_str(), artifact.size), (key.digest().to_string().as_str(), Some(42)));
@@ -202,13 +223,15 @@ mod tests {
         let ready = conditions::find(first.conditions.as_deref().unwrap(), conditions::READY).unwrap();
         assert_eq!(ready.status, conditions::ConditionStatus::True);
         assert_eq!(desired_status(&stored, "http://srv", None, &first), first, "an unchanged revision writes nothing");
-        assert_eq!(artifact.metadata, None, "inline Jsonnet has no source to report");
+        let metadata = artifact.metadata.as_ref().unwrap();
+        assert!(!metadata.contains_key(METADATA_REVISION), "inline Jsonnet has no source to report");
+        assert_eq!(RecordSummary::from_metadata(metadata), Some(RecordSummary::for_tests(9)), "{metadata:?}");
     }
 
     #[test]
     fn a_sourced_artifact_reports_its_source_and_revision() {
         let key = jaas_shared::ArtifactKey::new("team", "web", Digest::from_sha256([3; 32])).unwrap();
-        let stored = Stored { key, size: 42, written: true };
+        let stored = Stored { key, size: 42, written: true, record: RecordSummary::for_tests(9) };
         let origin = SourceOrigin {
             kind: crate::crd::FluxSourceKind::OciRepository,
             namespace: "flux-system".into(),
@@ -218,7 +241,11 @@ mod tests {
         };
         let status = desired_status(&stored, "http://srv", Some(&origin), &ExternalArtifactStatus::default());
         let metadata = status.artifact.unwrap().metadata.unwrap();
+        let record_digest = Digest::from_sha256([9; 32]).to_string();
         let expected = [
+            ("jaas.metio.wtf/evaluator", "jrsonnet test"),
+            ("jaas.metio.wtf/objects", "3"),
+            ("jaas.metio.wtf/record-digest", record_digest.as_str()),
             ("jaas.metio.wtf/source-kind", "OCIRepository"),
             ("jaas.metio.wtf/source-name", "manifests"),
             ("jaas.metio.wtf/source-namespace", "flux-system"),

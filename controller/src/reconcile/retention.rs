@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use jaas_shared::gc::{Revision, plan_deletions};
-use jaas_shared::{Digest, ObjectMeta, SnippetRef};
+use std::collections::HashSet;
+
+use jaas_shared::gc::{Revision, plan_deletions, records_to_delete};
+use jaas_shared::{Digest, ObjectKind, ObjectMeta, SnippetRef};
 
 use crate::crd::HistoryEntry;
 use crate::error::Result;
@@ -72,20 +74,30 @@ fn history_entry(meta: &ObjectMeta, base_url: &str) -> HistoryEntry {
 }
 
 /// Deletes the revisions `plan_deletions` selects, keeping `history` (`spec.history`) besides those in their grace
-/// period, and reports what is left.
+/// period, and reports what is left. A revision's tarball goes first, its record second; records left without a
+/// tarball (by a crash between the two writes of a store, or the two deletions here) go too.
 pub async fn enforce(ctx: &Context, snippet: &SnippetRef, current: Option<Digest>, history: u32) -> Result<Retained> {
     let history = usize::try_from(history).unwrap_or(1);
     let metrics = &ctx.metrics;
-    let stored = metrics.storage_op("list", ctx.store.list(snippet)).await?;
+    let (tarballs, records): (Vec<ObjectMeta>, Vec<ObjectMeta>) = metrics
+        .storage_op("list", ctx.store.list(snippet))
+        .await?
+        .into_iter()
+        .partition(|m| m.key.kind() == ObjectKind::Tarball);
     let revisions: Vec<Revision> =
-        stored.iter().map(|m| Revision { digest: m.key.digest(), written: m.last_modified }).collect();
+        tarballs.iter().map(|m| Revision { digest: m.key.digest(), written: m.last_modified }).collect();
     let doomed = plan_deletions(&revisions, current, history, ctx.gc_grace, SystemTime::now());
     for digest in &doomed {
         let key = snippet.revision(*digest);
         metrics.storage_op("delete", ctx.store.delete(&key)).await?;
         tracing::info!(snippet = %snippet, %digest, "deleted a superseded revision");
     }
-    let kept: Vec<ObjectMeta> = stored.into_iter().filter(|m| !doomed.contains(&m.key.digest())).collect();
+    let kept: Vec<ObjectMeta> = tarballs.into_iter().filter(|m| !doomed.contains(&m.key.digest())).collect();
+    let kept_digests: HashSet<Digest> = kept.iter().map(|m| m.key.digest()).collect();
+    let recorded: Vec<Digest> = records.iter().map(|m| m.key.digest()).collect();
+    for digest in records_to_delete(&kept_digests, &recorded) {
+        metrics.storage_op("delete", ctx.store.delete(&snippet.record(digest))).await?;
+    }
     let pending = kept.len() > history.max(1);
     let recheck = pending.then(|| recheck_after(ctx.gc_grace));
     let history = ordered(kept, current).iter().map(|m| history_entry(m, &ctx.base_url)).collect();

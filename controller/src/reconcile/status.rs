@@ -121,7 +121,12 @@ mod tests {
         let stalled = conditions::failed(conditions::REASON_INVALID_SPEC, "bad", true, Some(6));
         let before = with_conditions(&snippet(None), stalled);
         let key = jaas_shared::ArtifactKey::new("team", "web", Digest::from_sha256([7; 32])).unwrap();
-        let stored = Stored { key: key.clone(), size: 1, written: true };
+        let stored = Stored {
+            key: key.clone(),
+            size: 1,
+            written: true,
+            record: crate::reconcile::record::RecordSummary::for_tests(9),
+        };
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let status = applied(&snippet(Some(before)), Some(&stored), vec![entry("r")], "http://srv", now);
         assert_eq!(status.revision, Some(key.digest().to_string()));

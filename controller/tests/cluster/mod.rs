@@ -179,11 +179,21 @@ impl TestStorage {
         Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes))))
     }
 
-    /// The digests stored for a snippet.
+    /// The digests of the tarballs stored for a snippet.
     pub async fn stored(&self, namespace: &str, name: &str) -> Vec<String> {
+        self.stored_of_kind(namespace, name, jaas_shared::ObjectKind::Tarball).await
+    }
+
+    /// The digests of the revision records stored for a snippet (each named by its tarball's digest).
+    pub async fn stored_records(&self, namespace: &str, name: &str) -> Vec<String> {
+        self.stored_of_kind(namespace, name, jaas_shared::ObjectKind::Record).await
+    }
+
+    async fn stored_of_kind(&self, namespace: &str, name: &str, kind: jaas_shared::ObjectKind) -> Vec<String> {
         let snippet = jaas_shared::SnippetRef::new(namespace, name).unwrap();
+        let listed = self.store.list(&snippet).await.unwrap();
         let mut digests: Vec<String> =
-            self.store.list(&snippet).await.unwrap().iter().map(|m| m.key.digest().to_string()).collect();
+            listed.iter().filter(|m| m.key.kind() == kind).map(|m| m.key.digest().to_string()).collect();
         digests.sort();
         digests
     }

@@ -128,6 +128,7 @@ fn verdict(reads: &ReadReport, end: &EndState) -> Result<()> {
     ensure!(reads.bad == 0, "{} bad reads, e.g. {:#?}", reads.bad, reads.examples);
     ensure!(end.audit.corrupt.is_empty(), "stored artifacts whose bytes do not match: {:?}", end.audit.corrupt);
     ensure!(end.audit.residue() == 0, "residue of interrupted writes: {:?}", end.audit);
+    ensure!(end.audit.unrecorded.is_empty(), "stored artifacts without their record: {:?}", end.audit.unrecorded);
     ensure!(end.unpublished.is_empty(), "stored but never published: {:?}", end.unpublished);
     ensure!(end.left_after_delete == 0, "{} objects left after deleting every snippet", end.left_after_delete);
     ensure!(
@@ -148,14 +149,15 @@ async fn end_state(
     tally: &Tally,
     reads: &ReadReport,
 ) -> Result<EndState> {
+    // The sweep removes local temp files, and retention the records a kill left without their tarball.
     let start = Instant::now();
-    while let Backend::Local = backend {
-        if storage_audit::local_temp_files(&stack.local_root)? == 0 || start.elapsed() > SETTLE_TIMEOUT {
-            break;
+    let audit = loop {
+        let audit = Contents::read(backend, stack).await?.audit();
+        if audit.residue() == 0 || start.elapsed() > SETTLE_TIMEOUT {
+            break audit;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let audit = Contents::read(backend, stack).await?.audit();
+    };
     let unpublished = audit
         .artifacts
         .iter()
@@ -176,7 +178,7 @@ async fn end_state(
         }
     }
     let left = Contents::read(backend, stack).await?.audit();
-    let left_after_delete = left.artifacts.len() + left.corrupt.len() + left.residue();
+    let left_after_delete = left.artifacts.len() + left.records.len() + left.corrupt.len() + left.residue();
     Ok(EndState { audit, unpublished, left_after_delete, orphaned_workers })
 }
 
@@ -188,7 +190,7 @@ fn summary(backend: &Backend, tally: &Tally, reads: &ReadReport, end: &EndState,
     let seconds = |d: Option<&Duration>| d.map_or_else(|| "-".to_owned(), |d| format!("{:.1}s", d.as_secs_f64()));
     format!(
         "SUMMARY backend={} kills={} edits={} interrupted={} reads={} bad_reads={} lost_edits={} corrupt={} \
-         stuck_reconciles={} residue={} temp_after_kills={} planted_temp={} unpublished={} left_after_delete={} \
+         stuck_reconciles={} residue={} records={} unrecorded={} temp_after_kills={} planted_temp={} unpublished={} left_after_delete={} \
          killed_workers={} orphaned_workers={} takeover_p50={} recovery_p50={} recovery_max={} urls={} time={:.1}s",
         backend.label(),
         tally.kills,
@@ -200,6 +202,8 @@ fn summary(backend: &Backend, tally: &Tally, reads: &ReadReport, end: &EndState,
         end.audit.corrupt.len(),
         u8::from(tally.stuck_reconciles),
         end.audit.residue(),
+        end.audit.records.len(),
+        end.audit.unrecorded.len(),
         tally.temp_files_after_kills,
         tally.planted_temp_files,
         end.unpublished.len(),

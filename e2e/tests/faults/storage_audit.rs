@@ -1,7 +1,9 @@
 //! What the store holds, read behind the controller's back: every file under the local root, or every object under
 //! the stack's S3 prefix plus the multipart uploads left open there. Each must be a whole artifact
-//! (`<namespace>/<name>/sha256-<hex>.tar.gz` whose bytes hash to `<hex>`); anything else is residue of an
-//! interrupted write: a local temp file (`*.tar.gz.tmp`, which the controller's sweep must remove), or on S3 a stray
+//! (`<namespace>/<name>/sha256-<hex>.tar.gz` whose bytes hash to `<hex>`) or the revision record beside one
+//! (`sha256-<hex>.record.zst` that reads as a record of revision `<hex>`); anything else is residue of an
+//! interrupted write: a local temp file (`*.tmp`, which the controller's sweep must remove), a record whose tarball
+//! is missing (the controller writes the record first and retention deletes such orphans), or on S3 a stray
 //! object or an unfinished multipart upload (the S3 store writes with one PutObject, so there should be none).
 
 use std::collections::BTreeMap;
@@ -13,8 +15,8 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use jaas_e2e::stack::{Backend, Stack};
 use sha2::{Digest, Sha256};
 
-/// The local backend's temp-file suffix (jaas_shared::local::TMP_SUFFIX).
-const TMP_SUFFIX: &str = ".tar.gz.tmp";
+/// The local backend's temp files end so, for tarballs (`.tar.gz.tmp`) and records (`.record.zst.tmp`) alike.
+const TMP_SUFFIX: &str = ".tmp";
 
 /// The store's contents, keyed by path below the storage root (or the S3 prefix).
 pub struct Contents {
@@ -29,6 +31,12 @@ pub struct Audit {
     pub artifacts: Vec<String>,
     /// Keys of artifacts whose bytes do not hash to their name: a torn or corrupt write.
     pub corrupt: Vec<String>,
+    /// Keys of records that read as the record of the revision they are named by.
+    pub records: Vec<String>,
+    /// Artifacts without their record beside them (a published tarball must always have one).
+    pub unrecorded: Vec<String>,
+    /// Records without their tarball: an interrupted store, until retention deletes them.
+    pub orphan_records: Vec<String>,
     /// Local temp files.
     pub temp: Vec<String>,
     /// Anything else.
@@ -40,7 +48,7 @@ pub struct Audit {
 impl Audit {
     /// Leftovers of interrupted writes.
     pub fn residue(&self) -> usize {
-        self.temp.len() + self.stray.len() + self.multipart_uploads
+        self.temp.len() + self.stray.len() + self.orphan_records.len() + self.multipart_uploads
     }
 }
 
@@ -67,22 +75,41 @@ impl Contents {
     pub fn audit(&self) -> Audit {
         let mut audit = Audit { multipart_uploads: self.multipart_uploads, ..Audit::default() };
         for (key, bytes) in &self.objects {
-            let named_hex = key
-                .rsplit('/')
-                .next()
-                .and_then(|file| file.strip_prefix("sha256-"))
-                .and_then(|file| file.strip_suffix(".tar.gz"))
-                .filter(|hex| hex.len() == 64 && key.split('/').count() == 3);
-            let list = match named_hex {
+            let list = match named_hex(key, ".tar.gz") {
                 Some(hex) if hex::encode(Sha256::digest(bytes)) == hex => &mut audit.artifacts,
                 Some(_) => &mut audit.corrupt,
-                None if key.ends_with(TMP_SUFFIX) => &mut audit.temp,
-                None => &mut audit.stray,
+                None => match named_hex(key, ".record.zst") {
+                    Some(hex) if describes(bytes, hex) => &mut audit.records,
+                    Some(_) => &mut audit.corrupt,
+                    None if key.ends_with(TMP_SUFFIX) => &mut audit.temp,
+                    None => &mut audit.stray,
+                },
             };
             list.push(key.clone());
         }
+        let record_of = |key: &String| format!("{}.record.zst", key.trim_end_matches(".tar.gz"));
+        let tarball_of = |key: &String| format!("{}.tar.gz", key.trim_end_matches(".record.zst"));
+        audit.unrecorded =
+            audit.artifacts.iter().filter(|key| !audit.records.contains(&record_of(key))).cloned().collect();
+        audit.orphan_records =
+            audit.records.iter().filter(|key| !self.objects.contains_key(&tarball_of(key))).cloned().collect();
         audit
     }
+}
+
+/// The hex digest a key `<namespace>/<name>/sha256-<hex><suffix>` is named by.
+fn named_hex<'k>(key: &'k str, suffix: &str) -> Option<&'k str> {
+    key.rsplit('/')
+        .next()
+        .and_then(|file| file.strip_prefix("sha256-"))
+        .and_then(|file| file.strip_suffix(suffix))
+        .filter(|hex| hex.len() == 64 && key.split('/').count() == 3)
+}
+
+/// Whether `bytes` read as the revision record of the tarball with digest `hex`.
+fn describes(bytes: &[u8], hex: &str) -> bool {
+    jaas_render::record::RevisionRecord::decode(bytes)
+        .is_ok_and(|record| record.revision.digest == format!("sha256:{hex}"))
 }
 
 /// The local temp files under `root` right now.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use jaas_shared::layout::ObjectKind;
 use jaas_shared::{ArtifactKey, ArtifactStore, Digest, LocalStore, SnippetRef, StoreError};
 
 use super::{key_for, payload};
@@ -87,24 +88,63 @@ async fn writer_killed_mid_put_leaves_only_sweepable_residue() {
 }
 
 #[tokio::test]
+async fn sweep_removes_old_residue_of_both_kinds_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("artifacts");
+    let store = LocalStore::new(root.clone(), Duration::from_hours(1));
+    let tarball = key_for("ns", "app", b"real");
+    store.put(&tarball, bytes::Bytes::from_static(b"real")).await.unwrap();
+    store.put(&tarball.record_key(), bytes::Bytes::from_static(b"record")).await.unwrap();
+    let snippet_dir = root.join("ns/app");
+    let hex = Digest::of(b"interrupted").hex();
+    let residue = [format!("sha256-{hex}.4242-0.record.zst.tmp"), format!("sha256-{hex}.4242-1.tar.gz.tmp")];
+    let foreign = ["notes.tmp".to_owned(), format!("sha256-{hex}.zst.tmp"), format!("sha256-{hex}.record.tmp")];
+    for name in residue.iter().chain(&foreign) {
+        std::fs::write(snippet_dir.join(name), b"partial").unwrap();
+    }
+
+    // Too young for the configured age: untouched (a live writer's file looks like this).
+    assert_eq!(store.sweep().await.unwrap().removed, 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let sweeper = LocalStore::new(root.clone(), Duration::from_millis(10));
+    assert_eq!(sweeper.sweep().await.unwrap().removed, 2);
+    for name in &residue {
+        assert!(!snippet_dir.join(name).exists(), "{name} was not swept");
+    }
+    for name in &foreign {
+        assert!(snippet_dir.join(name).exists(), "{name} is not ours and was swept");
+    }
+    assert_eq!(store.list(tarball.snippet()).await.unwrap().len(), 2, "a finished object was swept");
+    assert!(store.head(&tarball.record_key()).await.is_ok());
+}
+
+#[tokio::test]
 async fn list_ignores_temp_files_and_foreign_entries() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path().to_path_buf(), Duration::from_mins(30));
     let key = key_for("ns", "app", b"real");
     store.put(&key, bytes::Bytes::from_static(b"real")).await.unwrap();
+    store.put(&key.record_key(), bytes::Bytes::from_static(b"record")).await.unwrap();
     let snippet_dir = dir.path().join("ns/app");
     let hex = Digest::of(b"other").hex();
     for junk in [
         format!("sha256-{hex}.4242-0.tar.gz.tmp"),
+        format!("sha256-{hex}.4242-1.record.zst.tmp"),
         "notes.txt".to_owned(),
         format!("sha256-{}.tar.gz", hex.to_uppercase()),
+        format!("sha256-{}.record.zst", hex.to_uppercase()),
         format!("sha256-{hex}.tar"),
+        format!("sha256-{hex}.record"),
+        format!("sha256-{hex}.zst"),
     ] {
         std::fs::write(snippet_dir.join(junk), b"junk").unwrap();
     }
     std::fs::create_dir(snippet_dir.join(format!("sha256-{hex}.tar.gz"))).unwrap();
-    let listed = store.list(key.snippet()).await.unwrap();
-    assert_eq!(listed.iter().map(|m| m.key.clone()).collect::<Vec<_>>(), vec![key]);
+    std::fs::create_dir(snippet_dir.join(format!("sha256-{hex}.record.zst"))).unwrap();
+    let mut listed: Vec<ArtifactKey> = store.list(key.snippet()).await.unwrap().into_iter().map(|m| m.key).collect();
+    listed.sort();
+    assert_eq!(listed, vec![key.clone(), key.record_key()]);
+    assert_eq!(listed.iter().map(ArtifactKey::kind).collect::<Vec<_>>(), [ObjectKind::Tarball, ObjectKind::Record]);
 }
 
 #[tokio::test]
@@ -131,6 +171,9 @@ async fn hostile_keys_cannot_be_built_and_stored_keys_stay_under_the_root() {
     let key = key_for("ns", "a.b", b"x");
     store.put(&key, bytes::Bytes::from_static(b"x")).await.unwrap();
     assert!(root.join("ns/a.b").join(&file).is_file());
+    store.put(&key.record_key(), bytes::Bytes::from_static(b"record")).await.unwrap();
+    assert!(root.join("ns/a.b").join(ObjectKind::Record.file_name(key.digest())).is_file());
+    store.delete(&key.record_key()).await.unwrap();
     let outside: Vec<_> =
         std::fs::read_dir(dir.path()).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
     assert_eq!(outside, vec![std::ffi::OsString::from("artifacts")], "something was written outside the root");

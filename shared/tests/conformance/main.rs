@@ -6,12 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use clap::Parser;
+use jaas_shared::gc::{Revision, plan_deletions, records_to_delete};
+use jaas_shared::layout::ObjectKind;
 use jaas_shared::{
     ArtifactKey, ArtifactStore, ByteRange, Digest, LocalStore, SnippetRef, StorageArgs, StoreError, etag_for,
 };
@@ -195,6 +197,132 @@ async fn missing_objects_are_not_found(store: &dyn ArtifactStore, ns: &str) {
     store.sweep().await.unwrap();
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Revision records: a second object per revision, beside its tarball and named by the tarball's digest.
+
+async fn record_round_trip(store: &dyn ArtifactStore, ns: &str) {
+    let tarball_bytes = payload(5000, 20);
+    let record = key_for(ns, "app", &tarball_bytes).record_key();
+    let bytes = payload(70 * 1024, 21); // more than one 64 KiB chunk
+    store.put(&record, bytes.clone()).await.unwrap();
+    let got = store.get(&record, None).await.unwrap();
+    assert_eq!((got.meta.key.kind(), got.meta.size), (ObjectKind::Record, bytes.len() as u64));
+    assert_eq!(got.meta.key, record);
+    assert_eq!(got.meta.etag, format!("\"{}.record\"", record.digest().hex()));
+    assert_recent(got.meta.last_modified);
+    assert!(got.bytes().await.unwrap() == bytes, "record body differs from what was put");
+    let head = store.head(&record).await.unwrap();
+    assert_eq!((head.size, head.etag.as_str(), &head.key), (bytes.len() as u64, etag_for(&record).as_str(), &record));
+    assert!(matches!(store.head(&record.tarball_key()).await, Err(StoreError::NotFound(_))), "no tarball was put");
+    // A record is rewritten when its revision becomes current again: the new bytes replace the old.
+    let rewritten = payload(100, 22);
+    store.put(&record, rewritten.clone()).await.unwrap();
+    assert!(store.get(&record, None).await.unwrap().bytes().await.unwrap() == rewritten);
+    store.delete(&record).await.unwrap();
+    assert!(matches!(store.head(&record).await, Err(StoreError::NotFound(_))), "head after delete");
+    assert!(matches!(store.get(&record, None).await, Err(StoreError::NotFound(_))), "get after delete");
+    store.delete(&record).await.unwrap();
+    assert!(store.list(record.snippet()).await.unwrap().is_empty());
+}
+
+async fn list_reports_a_tarball_and_its_record_as_two_objects(store: &dyn ArtifactStore, ns: &str) {
+    let tarball_bytes = payload(3000, 23);
+    let tarball = key_for(ns, "app", &tarball_bytes);
+    let record_bytes = payload(300, 24);
+    store.put(&tarball, tarball_bytes.clone()).await.unwrap();
+    store.put(&tarball.record_key(), record_bytes.clone()).await.unwrap();
+    let listed = store.list(tarball.snippet()).await.unwrap();
+    let got: BTreeSet<(ObjectKind, Digest, u64, String)> =
+        listed.iter().map(|m| (m.key.kind(), m.key.digest(), m.size, m.etag.clone())).collect();
+    let expected = BTreeSet::from([
+        (ObjectKind::Tarball, tarball.digest(), tarball_bytes.len() as u64, etag_for(&tarball)),
+        (ObjectKind::Record, tarball.digest(), record_bytes.len() as u64, etag_for(&tarball.record_key())),
+    ]);
+    assert_eq!(got, expected);
+    assert_ne!(etag_for(&tarball), etag_for(&tarball.record_key()));
+    for meta in &listed {
+        assert_recent(meta.last_modified);
+    }
+    store.delete(&tarball).await.unwrap();
+    store.delete(&tarball.record_key()).await.unwrap();
+    assert!(store.list(tarball.snippet()).await.unwrap().is_empty());
+}
+
+async fn deleting_one_object_of_a_revision_leaves_the_other(store: &dyn ArtifactStore, ns: &str) {
+    let tarball_bytes = payload(2000, 25);
+    let tarball = key_for(ns, "app", &tarball_bytes);
+    let record = tarball.record_key();
+    let record_bytes = Bytes::from_static(b"record");
+    let keys_of = |listed: Vec<jaas_shared::ObjectMeta>| listed.into_iter().map(|m| m.key).collect::<Vec<_>>();
+
+    store.put(&record, record_bytes.clone()).await.unwrap();
+    store.put(&tarball, tarball_bytes.clone()).await.unwrap();
+    store.delete(&tarball).await.unwrap();
+    assert!(matches!(store.head(&tarball).await, Err(StoreError::NotFound(_))));
+    assert!(store.get(&record, None).await.unwrap().bytes().await.unwrap() == record_bytes, "the record went too");
+    assert_eq!(keys_of(store.list(tarball.snippet()).await.unwrap()), vec![record.clone()]);
+
+    store.put(&tarball, tarball_bytes.clone()).await.unwrap();
+    store.delete(&record).await.unwrap();
+    assert!(matches!(store.head(&record).await, Err(StoreError::NotFound(_))));
+    assert!(store.get(&tarball, None).await.unwrap().bytes().await.unwrap() == tarball_bytes, "the tarball went too");
+    assert_eq!(keys_of(store.list(tarball.snippet()).await.unwrap()), vec![tarball.clone()]);
+    store.delete(&tarball).await.unwrap();
+    assert!(store.list(tarball.snippet()).await.unwrap().is_empty());
+}
+
+/// Retention as the controller runs it: plan on tarballs, follow with records, delete tarballs first, then records.
+async fn retention_with_records(store: &dyn ArtifactStore, ns: &str) {
+    let snippet = SnippetRef::new(ns, "app").unwrap();
+    // A tarball from before records (no record), three revisions with both objects, the newest current, and an
+    // orphan record whose tarball was never written (a crash between the two writes).
+    let legacy = Digest::of(&payload(900, 37));
+    store.put(&snippet.revision(legacy), payload(900, 37)).await.unwrap();
+    let mut revisions = Vec::new();
+    for seed in [31, 33, 35] {
+        let bytes = payload(1000, seed);
+        let digest = Digest::of(&bytes);
+        store.put(&snippet.record(digest), payload(50, seed + 100)).await.unwrap();
+        store.put(&snippet.revision(digest), bytes).await.unwrap();
+        revisions.push(digest);
+    }
+    let orphan = Digest::of(b"never written");
+    store.put(&snippet.record(orphan), Bytes::from_static(b"orphan record")).await.unwrap();
+    let current = revisions[2];
+
+    let listed = store.list(&snippet).await.unwrap();
+    assert_eq!(listed.len(), 8, "{listed:?}");
+    let tarballs: Vec<Revision> = listed
+        .iter()
+        .filter(|m| m.key.kind() == ObjectKind::Tarball)
+        .map(|m| Revision { digest: m.key.digest(), written: m.last_modified })
+        .collect();
+    let records: Vec<Digest> =
+        listed.iter().filter(|m| m.key.kind() == ObjectKind::Record).map(|m| m.key.digest()).collect();
+    let doomed = plan_deletions(&tarballs, Some(current), 1, Duration::ZERO, SystemTime::now());
+    let kept: HashSet<Digest> = tarballs.iter().map(|r| r.digest).filter(|d| !doomed.contains(d)).collect();
+    let doomed_records = records_to_delete(&kept, &records);
+
+    // History 1 keeps only the current revision: the legacy tarball is a superseded revision like the others.
+    assert_eq!(doomed.iter().copied().collect::<BTreeSet<_>>(), BTreeSet::from([legacy, revisions[0], revisions[1]]));
+    assert_eq!(kept, HashSet::from([current]));
+    let mut expected_records = vec![revisions[0], revisions[1], orphan];
+    expected_records.sort();
+    assert_eq!(doomed_records, expected_records, "the legacy tarball has no record to delete");
+
+    for digest in &doomed {
+        store.delete(&snippet.revision(*digest)).await.unwrap();
+    }
+    for digest in &doomed_records {
+        store.delete(&snippet.record(*digest)).await.unwrap();
+    }
+    let left: BTreeSet<ArtifactKey> = store.list(&snippet).await.unwrap().into_iter().map(|m| m.key).collect();
+    assert_eq!(left, BTreeSet::from([snippet.revision(current), snippet.record(current)]));
+    store.delete(&snippet.revision(current)).await.unwrap();
+    store.delete(&snippet.record(current)).await.unwrap();
+    assert!(store.list(&snippet).await.unwrap().is_empty());
+}
+
 /// Runs each named check against the local backend (module `local`) and against S3 (module `s3`).
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
@@ -224,6 +352,10 @@ conformance!(
     list_returns_only_that_snippets_revisions,
     delete_is_idempotent,
     missing_objects_are_not_found,
+    record_round_trip,
+    list_reports_a_tarball_and_its_record_as_two_objects,
+    deleting_one_object_of_a_revision_leaves_the_other,
+    retention_with_records,
 );
 
 // ---------------------------------------------------------------------------------------------------------------
