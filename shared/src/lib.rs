@@ -6,6 +6,8 @@
 //! storage root ([`ArtifactKey::relative_path`]): under `--storage-path` for the local backend, under
 //! `--s3-prefix` in the bucket for S3. The artifact server serves it at `/<namespace>/<name>/sha256-<hex>.tar.gz`
 //! under the base URL, and [`ArtifactKey::parse_url_path`] is the only way back from a request path to a key.
+//! Beside each tarball lies its revision record, `sha256-<hex>.record.zst` with the tarball's `<hex>`
+//! ([`ObjectKind::Record`], [`ArtifactKey::record_key`]); [`gc::records_to_delete`] keeps the two together.
 //!
 //! # Where supersession times live
 //! Retention must be decidable from storage alone, so that a restarted (or newly elected) controller makes the same
@@ -25,7 +27,7 @@
 //! `--metrics-bind-address` value. It has no Kubernetes in it, like the rest of this crate.
 //!
 //! # Backends
-//! [`local::LocalStore`] (atomic temp file + fsync + rename, with a sweep of `*.tar.gz.tmp` residue) and
+//! [`local::LocalStore`] (atomic temp file + fsync + rename, with a sweep of `*.tar.gz.tmp` and `*.record.zst.tmp` residue) and
 //! [`s3::S3Store`] (aws-sdk-s3 on rustls/ring). Both pass the same conformance suite (`tests/conformance/`).
 
 pub mod config;
