@@ -92,8 +92,8 @@ fn eval_worker_answers_framed_jobs_until_stdin_ends() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     // One job at a time: the worker answers each before reading the next.
     for (x, expected) in [
-        ("1", serde_json::json!({"evaluated": {"a": 1}})),
-        ("'two\\n'", serde_json::json!({"evaluated": {"a": "two\n"}})),
+        ("1", serde_json::json!({"evaluated": {"filesRead": ["main.jsonnet"], "value": {"a": 1}}})),
+        ("'two\\n'", serde_json::json!({"evaluated": {"filesRead": ["main.jsonnet"], "value": {"a": "two\n"}}})),
     ] {
         stdin.write_all(frame(&job(x, false)).as_bytes()).unwrap();
         assert_eq!(read_frame(&mut stdout).unwrap(), expected);
@@ -113,7 +113,10 @@ fn eval_worker_exits_after_a_last_job_or_garbage() {
         "last": true,
     });
     let output = run_eval_worker(&frame(&last.to_string()));
-    assert_eq!(read_frame(&mut output.stdout.as_slice()).unwrap(), serde_json::json!({"evaluated": []}));
+    assert_eq!(
+        read_frame(&mut output.stdout.as_slice()).unwrap(),
+        serde_json::json!({"evaluated": {"filesRead": ["m"], "value": []}})
+    );
     assert!(output.status.success());
 
     let output = run_eval_worker("{\"unframed\": 1}\n");
@@ -237,7 +240,8 @@ async fn a_missing_worker_program_is_an_internal_error() {
 #[tokio::test]
 async fn concurrent_evaluations_are_bounded() {
     // Each fake evaluation takes 300ms; with one slot, three take at least 900ms.
-    let reply = r#"{"evaluated": {"apiVersion": "v1", "kind": "K", "metadata": {"name": "n"}}}"#;
+    let reply =
+        r#"{"evaluated": {"filesRead": [], "value": {"apiVersion": "v1", "kind": "K", "metadata": {"name": "n"}}}}"#;
     let script = format!("while {READ_JOB}; do sleep 0.3; printf '%s\\n%s' {} '{reply}'; done", reply.len());
     let renderer = std::sync::Arc::new(Renderer::new(limits(), 1, fake_worker(&script)));
     let started = Instant::now();
