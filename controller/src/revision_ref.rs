@@ -2,7 +2,6 @@
 //! in storage (`<namespace>/<name>@sha256:<hex>`), an artifact URL, or a local path rendered as `jaas render`
 //! renders it; and reading its tarball's bytes, within a size bound, through [`RevisionSources`].
 
-use std::error::Error as _;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +15,7 @@ use reqwest::Url;
 use tokio::sync::OnceCell;
 
 use crate::render_command::{RenderArgs, render_artifact};
+use crate::source::error_chain;
 
 /// The largest artifact read unless told otherwise: far above real artifacts (the renderer bounds an evaluation's
 /// value to 32 MiB of JSON by default), low enough that two of them fit in memory.
@@ -272,18 +272,6 @@ async fn download(url: &Url, limit: u64, timeout: Duration) -> Result<Bytes, Rev
         received.extend_from_slice(&chunk);
     }
     Ok(received.into())
-}
-
-/// An error and its causes on one line: reqwest's own message omits the cause (refused, timed out, ...).
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    message
 }
 
 #[cfg(test)]

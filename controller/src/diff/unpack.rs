@@ -76,25 +76,9 @@ fn read_files<R: Read>(archive: &mut tar::Archive<R>) -> Result<Vec<ArtifactFile
     Ok(files)
 }
 
-/// The entry name as a relative path, or why it is refused. `.` components and empty segments are dropped, so
-/// `./a//b` is `a/b` and `./` is the root (an empty path).
+/// The entry name as a relative path, or why it is refused (the rule Flux sources are unpacked by).
 fn safe_path(name: &[u8]) -> Result<String, UnpackError> {
-    let text = std::str::from_utf8(name).map_err(|_| unsafe_name(name, "is not UTF-8"))?;
-    if text.contains('\\') {
-        return Err(unsafe_name(name, "contains a backslash"));
-    }
-    if text.starts_with('/') {
-        return Err(unsafe_name(name, "is absolute"));
-    }
-    let mut segments = Vec::new();
-    for segment in text.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => return Err(unsafe_name(name, "has a `..` component")),
-            _ => segments.push(segment),
-        }
-    }
-    Ok(segments.join("/"))
+    crate::source::clean_entry_name(name).map_err(|reason| unsafe_name(name, reason))
 }
 
 fn unsafe_name(name: &[u8], reason: &'static str) -> UnpackError {

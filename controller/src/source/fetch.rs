@@ -145,7 +145,7 @@ pub fn artifact_url(url: &str, localhost: Option<&str>) -> Result<Url, SourceErr
 }
 
 /// An error and its causes on one line, as reqwest's own message omits the cause (refused, timed out, ...).
-fn error_chain(error: &reqwest::Error) -> String {
+pub(crate) fn error_chain(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
     let mut cause = error.source();
     while let Some(inner) = cause {

@@ -23,5 +23,7 @@ pub use args::{SourceArgs, SourceLimits};
 pub use cache::{SourceCache, SourceTree};
 pub use digest::{ArtifactDigest, DigestAlgorithm};
 pub use error::SourceError;
+pub(crate) use fetch::error_chain;
 pub use fetch::{Fetcher, SourceArtifact, artifact_url};
+pub(crate) use untar::clean_entry_name;
 pub use untar::{ExtractedTree, extract_archive};

@@ -192,22 +192,29 @@ fn create_symlinks(root: &Path, symlinks: Vec<(PathBuf, Vec<u8>)>) -> Result<(),
 /// The entry name as a relative path, or why Flux's rules reject it. `.` components and empty segments are dropped,
 /// so `./a//b` is `a/b` and `./` is the root.
 fn safe_relative_path(name: &[u8]) -> Result<PathBuf, SourceError> {
-    let text = std::str::from_utf8(name).map_err(|_| unsafe_path(name, "is not UTF-8"))?;
+    clean_entry_name(name).map(PathBuf::from).map_err(|reason| unsafe_path(name, reason))
+}
+
+/// A tar entry's name as a clean `/`-separated relative path (`.` components and empty segments dropped, so `./a//b`
+/// is `a/b` and `./` is the root, `""`), or why it is unsafe: not UTF-8, a backslash, absolute, or a `..`
+/// component. Every archive JaaS unpacks (Flux sources, `jaas diff`'s artifacts) is read through it.
+pub(crate) fn clean_entry_name(name: &[u8]) -> Result<String, &'static str> {
+    let text = std::str::from_utf8(name).map_err(|_| "is not UTF-8")?;
     if text.contains('\\') {
-        return Err(unsafe_path(name, "contains a backslash"));
+        return Err("contains a backslash");
     }
     if text.starts_with('/') {
-        return Err(unsafe_path(name, "is absolute"));
+        return Err("is absolute");
     }
-    let mut path = PathBuf::new();
+    let mut segments = Vec::new();
     for segment in text.split('/') {
         match segment {
             "" | "." => {}
-            ".." => return Err(unsafe_path(name, "has a `..` component")),
-            _ => path.push(segment),
+            ".." => return Err("has a `..` component"),
+            _ => segments.push(segment),
         }
     }
-    Ok(path)
+    Ok(segments.join("/"))
 }
 
 fn unsafe_path(name: &[u8], reason: &'static str) -> SourceError {
