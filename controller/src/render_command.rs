@@ -131,7 +131,7 @@ fn write_record(path: &Path, args: &RenderArgs, rendered: &LocalRender) -> Resul
     let took = started.elapsed();
     std::fs::write(path, &bytes)
         .map_err(|error| RenderError::Internal(format!("cannot write {}: {error}", path.display())))?;
-    let inputs: usize = record.request.files.values().map(|file| file.bytes().map_or(0, |bytes| bytes.len())).sum();
+    let inputs: usize = record.contents.values().map(Vec::len).sum();
     eprintln!(
         "wrote {} ({} bytes: {} files read, {inputs} bytes; recorded in {:.1} ms, the render took {:.1} ms)",
         path.display(),

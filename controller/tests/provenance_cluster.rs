@@ -15,7 +15,7 @@ use cluster::snippets::{
     wait_ready_revision,
 };
 use cluster::{JAAS, TestStorage, eventually};
-use jaas_render::record::{FileContent, RevisionRecord};
+use jaas_render::record::RevisionRecord;
 use jaas_shared::{ArtifactKey, Digest, SnippetRef};
 use serde_json::json;
 
@@ -56,7 +56,7 @@ async fn provenance(prefix: &str, s3: bool) {
     let record = stored_record(&storage, &ns.name, &first).await;
     assert_eq!(record.revision.digest, first);
     assert_eq!(record.revision.objects, 2);
-    let read: Vec<&String> = record.request.files.keys().collect();
+    let read: Vec<&String> = record.request.files.iter().collect();
     assert_eq!(read, ["kube/k.libsonnet", "main.jsonnet"], "only the files the evaluation read");
     assert_eq!(record.request.ext_vars[0].value, "prod-");
     let snippet = record.snippet.as_ref().unwrap();
@@ -106,7 +106,7 @@ async fn provenance(prefix: &str, s3: bool) {
 
     // A record whose inputs were changed after the render no longer renders to its revision.
     let mut tampered = stored_record(&storage, &ns.name, &third).await;
-    tampered.request.files.insert("main.jsonnet".to_owned(), FileContent::Text(main_jsonnet("forged")));
+    tampered.contents.insert("main.jsonnet".to_owned(), main_jsonnet("forged").into_bytes());
     let key = ArtifactKey::new(&ns.name, "app", third.parse().unwrap()).unwrap().record_key();
     storage.store.put(&key, tampered.encode().unwrap().into()).await.unwrap();
     let caught = jaas(&["verify", &one], &storage);

@@ -6,8 +6,9 @@
 //! library mounts, external variables, top-level arguments, output mode), where the inputs came from (the snippet,
 //! its libraries, its Flux sources with their revisions: [`Origin`], filled in by the controller), the limits that
 //! bear on the result, the product and evaluator versions, and the render's start time, duration and object count.
-//! It is JSON (this module's types, camelCase) compressed with zstd ([`codec`]); `schema` names its version and a
-//! reader refuses a schema it does not know. The format is documented in docs/provenance.md.
+//! It is a zstd-compressed tar ([`codec`]): `record.json` first (this module's types, camelCase; `schema` names its
+//! version and a reader refuses a schema it does not know), then each file read, as it was, under `files/<tree
+//! path>`, so `zstd -d | tar x` gives back the exact input tree. The format is documented in docs/provenance.md.
 
 mod codec;
 mod replay;
@@ -19,7 +20,6 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 pub use codec::{MAX_DECODED_RECORD_BYTES, RecordError};
@@ -58,6 +58,9 @@ pub struct RevisionRecord {
     pub versions: Versions,
     /// When and how long.
     pub render: RenderFacts,
+    /// The bytes of every file in `request.files`, by tree path: the tar entries beside `record.json`.
+    #[serde(skip)]
+    pub contents: BTreeMap<String, Vec<u8>>,
 }
 
 /// The tarball a record describes.
@@ -109,8 +112,9 @@ pub struct RecordedRequest {
     /// Evaluated manifests or the sources.
     #[serde(default)]
     pub output: OutputMode,
-    /// Every file the render read, by tree path (library files under their mount directory).
-    pub files: BTreeMap<String, FileContent>,
+    /// Every file the render read, by tree path (library files under their mount directory), sorted; their bytes
+    /// are [`RevisionRecord::contents`].
+    pub files: Vec<String>,
 }
 
 /// A library's place in the tree.
@@ -121,35 +125,6 @@ pub struct RecordedLibrary {
     pub name: String,
     /// The tree directory it is mounted under.
     pub mounted_at: String,
-}
-
-/// A file's bytes: text as it is, anything that is not UTF-8 in base64.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum FileContent {
-    /// UTF-8 text.
-    Text(String),
-    /// Other bytes, base64 (standard alphabet, padded).
-    Base64(String),
-}
-
-impl FileContent {
-    fn of(bytes: Vec<u8>) -> Self {
-        match String::from_utf8(bytes) {
-            Ok(text) => Self::Text(text),
-            Err(not_text) => Self::Base64(base64::engine::general_purpose::STANDARD.encode(not_text.as_bytes())),
-        }
-    }
-
-    /// The file's bytes.
-    pub fn bytes(&self) -> Result<Vec<u8>, RecordError> {
-        match self {
-            Self::Text(text) => Ok(text.as_bytes().to_vec()),
-            Self::Base64(encoded) => base64::engine::general_purpose::STANDARD
-                .decode(encoded)
-                .map_err(|error| RecordError::Invalid(format!("a file's base64 does not decode: {error}"))),
-        }
-    }
 }
 
 /// One input's identity, as the controller knew it when it rendered.
@@ -239,7 +214,7 @@ impl RevisionRecord {
         started_at: SystemTime,
         duration: Duration,
     ) -> Result<Self, RenderError> {
-        let files = read_files(request, &artifact.files_read)?;
+        let contents = read_files(request, &artifact.files_read)?;
         Ok(Self {
             schema: RECORD_SCHEMA.to_owned(),
             revision: RecordedRevision {
@@ -263,7 +238,7 @@ impl RevisionRecord {
                 ext_vars: request.ext_vars.clone(),
                 tlas: request.tlas.clone(),
                 output: request.output,
-                files,
+                files: contents.keys().cloned().collect(),
             },
             origins: Vec::new(),
             limits: limits.into(),
@@ -272,6 +247,7 @@ impl RevisionRecord {
                 started_at: humantime::format_rfc3339_millis(started_at).to_string(),
                 duration_seconds: duration.as_secs_f64(),
             },
+            contents,
         })
     }
 
@@ -286,7 +262,7 @@ impl RevisionRecord {
 }
 
 /// The tree files `paths` of `request`, read again (on every core: a jsonnet-bundler render reads hundreds).
-fn read_files(request: &RenderRequest, paths: &[String]) -> Result<BTreeMap<String, FileContent>, RenderError> {
+fn read_files(request: &RenderRequest, paths: &[String]) -> Result<BTreeMap<String, Vec<u8>>, RenderError> {
     let batches = per_batch_on_all_cores(paths, 32, |_, paths| {
         // Each thread resolves through a tree of its own: the resolver's lookups are not shared between threads.
         let tree = TreeResolver::for_request(request)?;
@@ -296,7 +272,7 @@ fn read_files(request: &RenderRequest, paths: &[String]) -> Result<BTreeMap<Stri
                 let bytes = tree
                     .read(path)
                     .map_err(|why| RenderError::Internal(format!("recording the input {path:?}: {why}")))?;
-                Ok((path.clone(), FileContent::of(bytes)))
+                Ok((path.clone(), bytes))
             })
             .collect::<Result<Vec<_>, RenderError>>()
     });

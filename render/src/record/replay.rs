@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeMap, fs, path::Path};
 
-use super::{FileContent, RecordError, RevisionRecord};
+use super::{RecordError, RevisionRecord};
 use crate::{Library, RenderRequest};
 
 impl RevisionRecord {
@@ -12,7 +12,7 @@ impl RevisionRecord {
     /// render is done) only when a recorded file is not text.
     pub fn replay_request(&self, scratch: &Path) -> Result<RenderRequest, RecordError> {
         let recorded = &self.request;
-        let all_text = recorded.files.values().all(|content| matches!(content, FileContent::Text(_)));
+        let all_text = self.contents.values().all(|bytes| std::str::from_utf8(bytes).is_ok());
         let mut request = RenderRequest {
             entry_file: recorded.entry_file.clone(),
             import_paths: recorded.import_paths.clone(),
@@ -32,18 +32,18 @@ impl RevisionRecord {
         };
         let mut root_files = BTreeMap::new();
         let mut library_files: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); request.libraries.len()];
-        for (path, content) in &recorded.files {
+        for (path, bytes) in &self.contents {
             let (mount, within) = self.mount_of(path);
             if all_text {
-                let FileContent::Text(text) = content else { unreachable!("all files are text") };
+                let text = String::from_utf8_lossy(bytes).into_owned();
                 match mount {
-                    Some(index) => library_files[index].insert(within.to_owned(), text.clone()),
-                    None => root_files.insert(within.to_owned(), text.clone()),
+                    Some(index) => library_files[index].insert(within.to_owned(), text),
+                    None => root_files.insert(within.to_owned(), text),
                 };
             } else {
                 let directory =
                     mount.map_or_else(|| scratch.join("root"), |index| scratch.join(format!("library-{index}")));
-                write_file(&directory, within, &content.bytes()?)?;
+                write_file(&directory, within, bytes)?;
             }
         }
         if all_text {

@@ -73,7 +73,7 @@ fn a_record_keeps_the_files_read_and_replays_to_the_same_value() {
         Duration::from_millis(12),
     )
     .unwrap();
-    let recorded: Vec<&String> = record.request.files.keys().collect();
+    let recorded: Vec<&String> = record.request.files.iter().collect();
     assert_eq!(recorded, ["github.com/x/kube/k.libsonnet", "lib/a.libsonnet", "lib/data.txt", "main.jsonnet"]);
     assert_eq!(record.revision.digest, format!("sha256:{}", "07".repeat(32)));
     assert_eq!(record.render.started_at, "1970-01-01T00:00:00.000Z");
@@ -108,8 +108,8 @@ fn a_binary_file_replays_from_a_scratch_directory() {
     assert_eq!(json, r#"{"bytes":[255,0,254]}"#);
     let record =
         RevisionRecord::of(&request, &artifact_of(files_read), LIMITS, SystemTime::now(), Duration::ZERO).unwrap();
-    assert_eq!(record.request.files["blob.bin"], FileContent::Base64("/wD+".to_owned()));
-    assert_eq!(record.request.files.len(), 2);
+    assert_eq!(record.contents["blob.bin"], [0xff_u8, 0x00, 0xfe]);
+    assert_eq!(record.request.files, ["blob.bin", "main.jsonnet"]);
 
     let scratch = tempfile::tempdir().unwrap();
     let replayed = RevisionRecord::decode(&record.encode().unwrap()).unwrap().replay_request(scratch.path()).unwrap();
@@ -135,10 +135,38 @@ fn a_hostile_record_is_refused() {
     let error = RevisionRecord::decode(&other.encode().unwrap()).unwrap_err();
     assert!(error.to_string().contains("revision-record/v9") && error.to_string().contains("reads"), "{error}");
 
-    let mut escaping = record;
-    escaping.request.files.insert("../outside.bin".to_owned(), FileContent::Base64("AA==".to_owned()));
+    let mut escaping = record.clone();
+    escaping.contents.insert("../outside.bin".to_owned(), vec![0xff]);
     let scratch = tempfile::tempdir().unwrap();
     let error = escaping.replay_request(scratch.path()).unwrap_err();
     assert!(error.to_string().contains("../outside.bin"), "{error}");
     assert!(!scratch.path().parent().unwrap().join("outside.bin").exists());
+    // The tar crate refuses to write such a name, so the entry is patched in by hand, as an attacker would.
+    let error = RevisionRecord::decode(&with_entry(&record_json(&escaping), "files/../outside.bin")).unwrap_err();
+    assert!(error.to_string().contains("files/../outside.bin"), "{error}");
+}
+
+fn record_json(record: &RevisionRecord) -> Vec<u8> {
+    serde_json::to_vec(record).unwrap()
+}
+
+/// A record whose second entry is named `name` byte for byte, whatever the name.
+fn with_entry(json: &[u8], name: &str) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, bytes) in [("record.json", json), ("placeholder", &[0xff_u8][..])] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        if path == "placeholder" {
+            let field = &mut header.as_old_mut().name;
+            field.fill(0);
+            field[..name.len()].copy_from_slice(name.as_bytes());
+        } else {
+            header.set_path(path).unwrap();
+        }
+        header.set_cksum();
+        tar.append(&header, bytes).unwrap();
+    }
+    zstd::bulk::compress(&tar.into_inner().unwrap(), 1).unwrap()
 }
