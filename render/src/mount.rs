@@ -37,6 +37,17 @@ enum Located {
     Outside,
 }
 
+/// What a directory of a mount is on disk, once resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RealDirectory {
+    /// A directory inside the mount, at this real path.
+    Inside(PathBuf),
+    /// Nothing (or no directory) by that name.
+    Missing,
+    /// The path resolves to somewhere outside the mount.
+    Outside,
+}
+
 /// A part of the import tree: the tree root (prefix `""`) or a library (prefix `<mount directory>/`).
 #[derive(Acyclic, Debug)]
 pub struct Mount {
@@ -44,12 +55,19 @@ pub struct Mount {
     source: MountSource,
     /// Directory lookups already made, by path within the mount: an import evaluated many times costs one lookup.
     located: RefCell<HashMap<String, Located>>,
+    /// The directories looked in so far, by path within the mount.
+    directories: RefCell<HashMap<String, RealDirectory>>,
 }
 
 impl Mount {
     /// A mount of in-memory files under `prefix` (`""` or `<directory>/`).
     pub fn memory(prefix: String, files: BTreeMap<String, String>) -> Self {
-        Self { prefix, source: MountSource::Memory(files), located: RefCell::default() }
+        Self {
+            prefix,
+            source: MountSource::Memory(files),
+            located: RefCell::default(),
+            directories: RefCell::default(),
+        }
     }
 
     /// A mount of the directory `directory` under `prefix`; fails when the directory cannot be resolved.
@@ -60,7 +78,12 @@ impl Mount {
         if !canonical.is_dir() {
             return Err(RenderError::InvalidSpec(format!("{} is not a directory", directory.display())));
         }
-        Ok(Self { prefix, source: MountSource::Directory(canonical), located: RefCell::default() })
+        Ok(Self {
+            prefix,
+            source: MountSource::Directory(canonical),
+            located: RefCell::default(),
+            directories: RefCell::default(),
+        })
     }
 
     /// The tree prefix of this mount: `""` for the root, `<directory>/` for a library.
@@ -107,14 +130,50 @@ impl Mount {
         if let Some(known) = self.located.borrow().get(within) {
             return known.clone();
         }
-        // A missing file, a dangling link, a path through a file or a directory: nothing to import either way.
-        let located = match fs::canonicalize(root.join(within)) {
-            Ok(real) if !real.starts_with(root) => Located::Outside,
-            Ok(real) if real.is_file() => Located::File(real),
-            Ok(_) | Err(_) => Located::Missing,
-        };
+        let located = self.resolve(root, within);
         self.located.borrow_mut().insert(within.to_owned(), located.clone());
         located
+    }
+
+    /// Where `within` really is. Its directory is resolved once for all its files (a jsonnet-bundler render imports
+    /// hundreds of files from a few dozen directories); a plain file in a directory inside the tree is inside, and
+    /// only a symlink is followed to its end. A path whose directory lies outside the tree is outside, even if a
+    /// link there leads back in.
+    fn resolve(&self, root: &Path, within: &str) -> Located {
+        let (directory, name) = within.rsplit_once('/').unwrap_or(("", within));
+        let real_directory = match self.real_directory(root, directory) {
+            RealDirectory::Inside(real) => real,
+            RealDirectory::Missing => return Located::Missing,
+            RealDirectory::Outside => return Located::Outside,
+        };
+        let path = real_directory.join(name);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => Located::File(path),
+            // A missing file, a dangling link, a path through a file or a directory: nothing to import either way.
+            Ok(meta) if meta.file_type().is_symlink() => match fs::canonicalize(&path) {
+                Ok(real) if !real.starts_with(root) => Located::Outside,
+                Ok(real) if real.is_file() => Located::File(real),
+                Ok(_) | Err(_) => Located::Missing,
+            },
+            Ok(_) | Err(_) => Located::Missing,
+        }
+    }
+
+    /// Where the tree directory `directory` (`""`: the root) really is, resolved once per directory.
+    fn real_directory(&self, root: &Path, directory: &str) -> RealDirectory {
+        if directory.is_empty() {
+            return RealDirectory::Inside(root.to_path_buf());
+        }
+        if let Some(known) = self.directories.borrow().get(directory) {
+            return known.clone();
+        }
+        let real = match fs::canonicalize(root.join(directory)) {
+            Ok(real) if !real.starts_with(root) => RealDirectory::Outside,
+            Ok(real) if real.is_dir() => RealDirectory::Inside(real),
+            Ok(_) | Err(_) => RealDirectory::Missing,
+        };
+        self.directories.borrow_mut().insert(directory.to_owned(), real.clone());
+        real
     }
 }
 
@@ -135,8 +194,12 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret"), root.join("secret")).unwrap();
         std::os::unix::fs::symlink("nowhere", root.join("dangling")).unwrap();
+        std::os::unix::fs::symlink("vendor/a/a.libsonnet", root.join("alias.libsonnet")).unwrap();
+        std::os::unix::fs::symlink(root.join("alias.libsonnet"), outside.path().join("back")).unwrap();
         let mount = Mount::directory(String::new(), root).unwrap();
-        let cases: [(&str, Result<bool, &str>); 7] = [
+        let cases: [(&str, Result<bool, &str>); 9] = [
+            ("alias.libsonnet", Ok(true)),
+            ("out/back", Err("out/back resolves through a symlink to a place outside the tree")),
             ("vendor/github.com/x/lib/sub/a.libsonnet", Ok(true)),
             ("vendor/a/a.libsonnet", Ok(true)),
             ("vendor/a", Ok(false)),
