@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use futures::StreamExt as _;
 use jaas_render::record::{RecordError, RevisionRecord};
@@ -205,11 +204,9 @@ async fn render_again(record: &RevisionRecord, worker: WorkerCommand) -> Result<
     let scratch = tempfile::tempdir().map_err(|error| format!("no scratch directory: {error}"))?;
     let request = record.replay_request(scratch.path()).map_err(|error: RecordError| error.to_string())?;
     let defaults = LimitArgs::default();
-    let renderer = Arc::new(
-        Renderer::new(record.limits(), 1, worker)
-            .with_recycling(jaas_render::Recycling { max_evaluations: 1, ..defaults.recycling() })
-            .with_max_output_bytes(defaults.max_evaluation_output_bytes),
-    );
+    let renderer = Renderer::new(record.limits(), 1, worker)
+        .with_recycling(jaas_render::Recycling { max_evaluations: 1, ..defaults.recycling() })
+        .with_max_output_bytes(defaults.max_evaluation_output_bytes);
     let artifact = renderer.render(&request).await.map_err(|error| format!("the render failed: {error}"))?;
     Ok(Digest::from_sha256(artifact.sha256).to_string())
 }
