@@ -122,24 +122,14 @@ pub async fn run(args: RenderArgs) -> ExitCode {
     }
 }
 
-/// Writes the render's revision record to `path`, and says on stderr what it holds and what it cost.
+/// Writes the render's revision record to `path` (the render packed its inputs), and says on stderr what it holds.
 fn write_record(path: &Path, args: &RenderArgs, rendered: &LocalRender) -> Result<(), RenderError> {
-    let started = Instant::now();
     let limits = args.limits.limits();
     let record = RevisionRecord::of(&rendered.request, &rendered.artifact, limits, rendered.started_at, rendered.took)?;
     let bytes = record.encode()?;
-    let took = started.elapsed();
     std::fs::write(path, &bytes)
         .map_err(|error| RenderError::Internal(format!("cannot write {}: {error}", path.display())))?;
-    let inputs: usize = record.contents.values().map(Vec::len).sum();
-    eprintln!(
-        "wrote {} ({} bytes: {} files read, {inputs} bytes; recorded in {:.1} ms, the render took {:.1} ms)",
-        path.display(),
-        bytes.len(),
-        record.request.files.len(),
-        took.as_secs_f64() * 1000.0,
-        rendered.took.as_secs_f64() * 1000.0,
-    );
+    eprintln!("wrote {} ({} bytes: {} files read)", path.display(), bytes.len(), record.request.files.len());
     Ok(())
 }
 
@@ -187,6 +177,7 @@ pub(crate) async fn render_artifact(args: &RenderArgs) -> Result<LocalRender, Fa
     let renderer = Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
         .with_recycling(args.limits.recycling())
         .with_max_output_bytes(args.limits.max_evaluation_output_bytes);
+    let renderer = if args.record.is_some() { renderer.recording_inputs() } else { renderer };
     let artifact = renderer.render(&request).await.map_err(Failure::Render)?;
     Ok(LocalRender { artifact, request, started_at, took: started.elapsed() })
 }

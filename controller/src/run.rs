@@ -33,7 +33,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let renderer = Arc::new(
         Renderer::new(args.limits.limits(), args.limits.max_concurrent_evals, worker)
             .with_recycling(args.limits.recycling())
-            .with_max_output_bytes(args.limits.max_evaluation_output_bytes),
+            .with_max_output_bytes(args.limits.max_evaluation_output_bytes)
+            // Every new revision is stored with its record.
+            .recording_inputs(),
     );
     let ready = Arc::new(AtomicBool::new(false));
     let sample = {

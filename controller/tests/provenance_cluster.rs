@@ -15,7 +15,7 @@ use cluster::snippets::{
     wait_ready_revision,
 };
 use cluster::{JAAS, TestStorage, eventually};
-use jaas_render::record::RevisionRecord;
+use jaas_render::record::{RecordedFiles, RevisionRecord};
 use jaas_shared::{ArtifactKey, Digest, SnippetRef};
 use serde_json::json;
 
@@ -106,7 +106,9 @@ async fn provenance(prefix: &str, s3: bool) {
 
     // A record whose inputs were changed after the render no longer renders to its revision.
     let mut tampered = stored_record(&storage, &ns.name, &third).await;
-    tampered.contents.insert("main.jsonnet".to_owned(), main_jsonnet("forged").into_bytes());
+    let mut files = tampered.inputs.contents().unwrap().into_owned();
+    files.insert("main.jsonnet".to_owned(), main_jsonnet("forged").into_bytes());
+    tampered.inputs = RecordedFiles::Unpacked(files);
     let key = ArtifactKey::new(&ns.name, "app", third.parse().unwrap()).unwrap().record_key();
     storage.store.put(&key, tampered.encode().unwrap().into()).await.unwrap();
     let caught = jaas(&["verify", &one], &storage);

@@ -73,6 +73,46 @@ async fn renders_through_the_worker_process() {
     assert_eq!(renderer.in_flight(), 0);
 }
 
+#[tokio::test]
+async fn a_recording_renderer_gets_the_files_read_packed_by_the_worker() {
+    let mut request = request("(import 'lib/a.libsonnet') + { metadata: { name: importstr 'name.txt' } }");
+    request.files.insert("lib/a.libsonnet".to_owned(), "{ apiVersion: 'v1', kind: 'ConfigMap' }".to_owned());
+    request.files.insert("name.txt".to_owned(), "from-a-file".to_owned());
+    request.files.insert("unused.jsonnet".to_owned(), "error 'never read'".to_owned());
+    let recording = Renderer::new(limits(), 1, real_worker()).recording_inputs();
+    let failed = recording.render(&RenderRequest { entry_file: "unused.jsonnet".to_owned(), ..request.clone() }).await;
+    assert_eq!(failed.unwrap_err().reason(), "EvaluationFailed");
+    for _ in 0..2 {
+        // Through the same warm worker as the failed render: each render's log starts empty.
+        let artifact = recording.render(&request).await.unwrap();
+        assert_eq!(artifact.files_read, ["main.jsonnet", "lib/a.libsonnet", "name.txt"]);
+        let packed = artifact.inputs.unwrap().unpack(1 << 20).unwrap();
+        let expected: BTreeMap<String, Vec<u8>> =
+            artifact.files_read.iter().map(|path| (path.clone(), request.files[path].clone().into_bytes())).collect();
+        assert_eq!(packed, expected);
+    }
+    assert_eq!(recording.pool_stats().started, 1);
+
+    let plain = Renderer::new(limits(), 1, real_worker()).render(&request).await.unwrap();
+    assert_eq!(plain.inputs, None, "a renderer that does not record packs nothing");
+
+    let source = RenderRequest { output: OutputMode::Source, ..request.clone() };
+    let artifact = recording.render(&source).await.unwrap();
+    let packed = artifact.inputs.unwrap().unpack(1 << 20).unwrap();
+    assert_eq!(packed.len(), 4, "output: source records every file it packs");
+}
+
+#[tokio::test]
+async fn a_worker_that_sends_no_packed_inputs_fails_the_recording_render() {
+    let reply =
+        r#"{"evaluated": {"filesRead": [], "value": {"apiVersion": "v1", "kind": "K", "metadata": {"name": "n"}}}}"#;
+    let script = format!("{READ_JOB}; echo 'no inputs today' >&2; printf '%s\\n%s0\\n' {} '{reply}'", reply.len());
+    let renderer = Renderer::new(limits(), 1, fake_worker(&script)).recording_inputs();
+    let error = renderer.render(&request(CONFIG_MAP)).await.unwrap_err();
+    let RenderError::Internal(message) = &error else { panic!("{error:?}") };
+    assert!(message.contains("sent no packed inputs"), "{message}");
+}
+
 #[test]
 fn eval_worker_answers_framed_jobs_until_stdin_ends() {
     let job = |x: &str, last: bool| {

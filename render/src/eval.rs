@@ -10,6 +10,7 @@ use crate::{
     RenderError, RenderRequest,
     compat::go_manifest_json,
     evaluate::{Cleanup, evaluate_and_manifest},
+    resolver::FilesRead,
 };
 
 /// Native stack of the evaluation thread, as the worker process has it: jrsonnet recurses on the native stack and
@@ -66,7 +67,8 @@ impl EvalRequest {
             Some(_) => self.tree.validate_for_inline_code()?,
             None => self.tree.validate()?,
         }
-        evaluate_and_manifest(&self.tree, self.code.as_deref(), self.max_stack, cleanup, |value, _| {
+        let files_read = FilesRead::default();
+        evaluate_and_manifest(&self.tree, self.code.as_deref(), self.max_stack, cleanup, &files_read, |value, _| {
             self.format.manifest(value)
         })
     }

@@ -44,11 +44,10 @@ pub fn prepare_thread() {
 /// Builds the evaluation state for `request`: jrsonnet's standard library with the request's external
 /// variables, and the import tree (snippet files or directory at the root, libraries under their mount
 /// directories, import paths and libraries on the search path). `code`, when given, is read as the entry file's
-/// contents. Register std overrides and native functions here. The [`FilesRead`] log fills as the evaluation
-/// reads tree files.
-pub fn new_state(request: &RenderRequest, code: Option<&str>) -> Result<(State, FilesRead), RenderError> {
-    let tree = TreeResolver::for_request(request)?;
-    let files_read = tree.files_read();
+/// contents. Register std overrides and native functions here. The `files_read` log fills as the evaluation reads
+/// tree files.
+pub fn new_state(request: &RenderRequest, code: Option<&str>, files_read: FilesRead) -> Result<State, RenderError> {
+    let tree = TreeResolver::for_request(request)?.logging_into(files_read);
     let resolver = InlineEntry { tree, entry: code.map(|code| (request.entry_file.clone(), code.as_bytes().to_vec())) };
     let std = THREAD_STD.with(|std| GoCompatStd::clone(std));
     // Tree files have no host path, so the initializer's path resolver only matters for sources that do (none).
@@ -65,7 +64,7 @@ pub fn new_state(request: &RenderRequest, code: Option<&str>) -> Result<(State, 
     }
     let mut builder = State::builder();
     builder.import_resolver(resolver).context_initializer(std);
-    Ok((builder.build(), files_read))
+    Ok(builder.build())
 }
 
 /// The import tree, whose entry file may be Jsonnet given inline: the code is then read as that file's contents, so
@@ -119,27 +118,29 @@ pub fn evaluate_to_json_text(
     max_stack: usize,
     cleanup: Cleanup,
 ) -> Result<String, RenderError> {
-    evaluate_and_manifest(request, None, max_stack, cleanup, |value, _| value.manifest(JsonFormat::minify()))
+    let manifest = |value: &Val, _: &FilesRead| value.manifest(JsonFormat::minify());
+    evaluate_and_manifest(request, None, max_stack, cleanup, &FilesRead::default(), manifest)
 }
 
 /// Evaluates the request's entry file, or `code` in its place (Jsonnet given inline, such as `jaas eval -e`, which
 /// then goes by the entry file's name and imports as a file at the root of the tree does), applies the top-level
 /// arguments and hands the value to `manifest` while the evaluator is live, so that it can read the value lazily,
-/// with the log of the tree files read (complete once the value is manifested: imports are lazy too).
+/// with `files_read`, the log of the tree files read (complete once the value is manifested: imports are lazy too).
 /// The stack limit and the cleanup are those of [`evaluate_to_json_text`]; call it on a thread with a large stack.
 pub fn evaluate_and_manifest<T>(
     request: &RenderRequest,
     code: Option<&str>,
     max_stack: usize,
     cleanup: Cleanup,
+    files_read: &FilesRead,
     manifest: impl FnOnce(&Val, &FilesRead) -> jrsonnet_evaluator::Result<T>,
 ) -> Result<T, RenderError> {
-    let (state, files_read) = new_state(request, code)?;
+    let state = new_state(request, code, files_read.clone())?;
     let output = {
         let _entered = state.enter();
         let _depth = limit_stack_depth(max_stack);
         evaluate_entered(&state, request).and_then(|value| {
-            let output = manifest(&value, &files_read).map_err(|error| classify(&error));
+            let output = manifest(&value, files_read).map_err(|error| classify(&error));
             finish(value, cleanup);
             output
         })

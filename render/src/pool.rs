@@ -18,6 +18,7 @@ use crate::{
     limits::{DEFAULT_MAX_EVALUATION_OUTPUT_BYTES, Recycling},
     pool_process::WorkerProcess,
     protocol::{FrameTooLarge, WorkerJob, WorkerReply, WorkerTask, decode_reply, frame_header, reported_failure},
+    record::PackedInputs,
 };
 
 /// Counts of what happened to the pool's workers, since the pool was made. Workers alive = `started` minus all the
@@ -87,8 +88,10 @@ impl WorkerPool {
         Self { max_reply_bytes, ..self }
     }
 
-    /// Runs `task` on a worker, which must answer within `timeout`.
+    /// Runs `task` on a worker, which must answer within `timeout` (the packed inputs an `Evaluate` task asks for
+    /// included).
     pub async fn run(&self, task: WorkerTask, timeout: Duration) -> Result<WorkerReply, RenderError> {
+        let wants_inputs = matches!(task, WorkerTask::Evaluate { record_inputs: true, .. });
         let mut checkout = self.checkout()?;
         let worker = checkout.worker();
         let last = self.recycling.max_evaluations != 0 && worker.evaluations + 1 >= self.recycling.max_evaluations;
@@ -97,12 +100,23 @@ impl WorkerPool {
             // Its successor starts while it does its last job, so no job waits for a process start.
             self.start_spare();
         }
-        let reply = match tokio::time::timeout(timeout, worker.exchange(&job, self.max_reply_bytes)).await {
+        let max_reply_bytes = self.max_reply_bytes;
+        let exchanged = async {
+            let mut reply = decode_reply(&worker.exchange(&job, max_reply_bytes).await?)?;
+            if let WorkerReply::Evaluated(evaluation) = &mut reply
+                && wants_inputs
+            {
+                let frame = worker.read_reply(max_reply_bytes).await?;
+                evaluation.inputs = (!frame.is_empty()).then(|| PackedInputs::from_frame(frame));
+            }
+            Ok::<_, std::io::Error>(reply)
+        };
+        let reply = match tokio::time::timeout(timeout, exchanged).await {
             Err(_elapsed) => {
                 checkout.retire(Retirement::Timeout).await;
                 return Err(RenderError::EvaluationTimeout(timeout));
             }
-            Ok(exchanged) => exchanged.and_then(|payload| decode_reply(&payload)),
+            Ok(exchanged) => exchanged,
         };
         let reply = match reply {
             Ok(reply) => reply,
@@ -272,7 +286,8 @@ mod tests {
     const MIB: u64 = 1 << 20;
 
     fn evaluated() -> WorkerReply {
-        WorkerReply::Evaluated(crate::protocol::Evaluation { files_read: Vec::new(), value: serde_json::json!({}) })
+        let value = serde_json::json!({});
+        WorkerReply::Evaluated(crate::protocol::Evaluation { files_read: Vec::new(), value, inputs: None })
     }
 
     #[test]
@@ -305,7 +320,7 @@ mod tests {
     #[test]
     fn jobs_are_framed() {
         let job = WorkerJob {
-            task: WorkerTask::Evaluate { request: crate::RenderRequest::default(), max_stack: 1 },
+            task: WorkerTask::Evaluate { request: crate::RenderRequest::default(), max_stack: 1, record_inputs: false },
             last: false,
         };
         let frame = encode_job(&job).unwrap();

@@ -73,6 +73,11 @@ impl WorkerProcess {
     pub async fn exchange(&mut self, job_frame: &[u8], max_reply_bytes: u64) -> io::Result<Vec<u8>> {
         self.stdin.write_all(job_frame).await?;
         self.stdin.flush().await?;
+        self.read_reply(max_reply_bytes).await
+    }
+
+    /// Reads one more reply frame's payload (a reply in two frames), refusing (unread) one over `max_reply_bytes`.
+    pub async fn read_reply(&mut self, max_reply_bytes: u64) -> io::Result<Vec<u8>> {
         read_frame_async(&mut self.stdout, max_reply_bytes).await
     }
 

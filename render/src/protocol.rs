@@ -9,7 +9,7 @@ use std::io::{self, BufRead, Read, Write};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
-use super::{RenderError, RenderRequest};
+use super::{RenderError, RenderRequest, record::PackedInputs};
 
 /// Longest frame header accepted: 20 digits (`u64::MAX`) and the newline.
 const MAX_HEADER_BYTES: usize = 21;
@@ -37,13 +37,17 @@ pub struct WorkerJob {
 #[serde(rename_all = "camelCase")]
 pub enum WorkerTask {
     /// Evaluate the request's entry file, top-level arguments applied, recursing at most `max_stack` deep; succeeds
-    /// with [`WorkerReply::Evaluated`].
+    /// with [`WorkerReply::Evaluated`], followed, when `record_inputs` asks for it, by one more frame: the files
+    /// read, packed for a revision record ([`crate::record::PackedInputs`]; empty when they could not be packed).
     #[serde(rename_all = "camelCase")]
     Evaluate {
         /// The request to evaluate.
         request: RenderRequest,
         /// Maximum Jsonnet stack depth.
         max_stack: usize,
+        /// Send the files read, packed, after the value.
+        #[serde(default)]
+        record_inputs: bool,
     },
 }
 
@@ -68,6 +72,9 @@ pub struct Evaluation {
     pub files_read: Vec<String>,
     /// The entry file's value (top-level arguments applied), as JSON.
     pub value: serde_json::Value,
+    /// The files read, packed: from the frame after the reply's, when the job asked for them.
+    #[serde(skip)]
+    pub inputs: Option<PackedInputs>,
 }
 
 /// A frame announced as longer than its reader accepts; its payload was left unread.
@@ -318,15 +325,15 @@ mod tests {
 
     #[test]
     fn jobs_are_tagged_by_task() {
-        let job =
-            WorkerJob { task: WorkerTask::Evaluate { request: RenderRequest::default(), max_stack: 7 }, last: true };
-        let json = serde_json::to_value(&job).unwrap();
+        let task = WorkerTask::Evaluate { request: RenderRequest::default(), max_stack: 7, record_inputs: true };
+        let json = serde_json::to_value(WorkerJob { task, last: true }).unwrap();
         assert_eq!(json["task"]["evaluate"]["maxStack"], 7);
+        assert_eq!(json["task"]["evaluate"]["recordInputs"], true);
         assert_eq!(json["last"], true);
         let read: WorkerJob =
             serde_json::from_str(r#"{"task":{"evaluate":{"request":{"entryFile":"m"},"maxStack":1}}}"#).unwrap();
         assert!(!read.last);
-        let WorkerTask::Evaluate { request, max_stack } = read.task;
-        assert_eq!((request.entry_file.as_str(), max_stack), ("m", 1));
+        let WorkerTask::Evaluate { request, max_stack, record_inputs } = read.task;
+        assert_eq!((request.entry_file.as_str(), max_stack, record_inputs), ("m", 1, false));
     }
 }

@@ -13,6 +13,7 @@ use crate::{
     output::{RENDERED_JSON, shape_manifests},
     pool::{PoolStats, WorkerPool},
     protocol::{Evaluation, WorkerReply, WorkerTask},
+    record::PackedInputs,
     source_tree::source_entries,
     tarball::{TarEntry, reproducible_tar_gz},
     yaml::{pretty_json, yaml_documents},
@@ -31,6 +32,9 @@ pub struct RenderedArtifact {
     /// The tree paths of the request's files that determined the tarball: those the evaluation read, in the order
     /// first read (`output: source`: every file packed).
     pub files_read: Vec<String>,
+    /// Those files' bytes, packed for the revision record, when the renderer records inputs
+    /// ([`Renderer::recording_inputs`]).
+    pub inputs: Option<PackedInputs>,
     /// The Kubernetes objects (YAML documents) in the manifests; 0 for `output: source`.
     pub objects: usize,
 }
@@ -40,6 +44,7 @@ pub struct RenderedArtifact {
 #[derive(Debug)]
 pub struct Renderer {
     limits: Limits,
+    record_inputs: bool,
     max_concurrent: usize,
     permits: Arc<Semaphore>,
     pool: WorkerPool,
@@ -53,6 +58,7 @@ impl Renderer {
         let max_concurrent = max_concurrent_evals.max(1);
         Self {
             limits,
+            record_inputs: false,
             max_concurrent,
             permits: Arc::new(Semaphore::new(max_concurrent)),
             pool: WorkerPool::new(worker, Recycling::default()),
@@ -72,6 +78,13 @@ impl Renderer {
     #[must_use]
     pub fn with_max_output_bytes(self, max_bytes: u64) -> Self {
         Self { pool: self.pool.with_max_reply_bytes(max_bytes), ..self }
+    }
+
+    /// The same renderer, packing the files each render read into [`RenderedArtifact::inputs`], as a revision
+    /// record holds them ([`crate::record`]): the worker packs them from the bytes it read, sending back kilobytes.
+    #[must_use]
+    pub fn recording_inputs(self) -> Self {
+        Self { record_inputs: true, ..self }
     }
 
     /// Number of evaluations running right now.
@@ -94,18 +107,29 @@ impl Renderer {
     /// `Rendered` output evaluates the entry file as [`Renderer::evaluate`] does; `Source` output packs the files
     /// unevaluated.
     pub async fn render(&self, request: &RenderRequest) -> Result<RenderedArtifact, RenderError> {
-        let (entries, files_read, objects) = match request.output {
+        let (entries, files_read, inputs, objects) = match request.output {
             OutputMode::Source => {
                 request.validate()?;
-                let request = request.clone();
-                let entries = tokio::task::spawn_blocking(move || source_entries(&request))
+                let (request, record_inputs) = (request.clone(), self.record_inputs);
+                let collected = tokio::task::spawn_blocking(move || {
+                    let entries = source_entries(&request)?;
+                    let files = entries.iter().map(|entry| (entry.path.as_str(), entry.content.as_slice()));
+                    let inputs = record_inputs.then(|| PackedInputs::pack(files));
+                    Ok::<_, RenderError>((entries, inputs.transpose()?))
+                });
+                let (entries, inputs) = collected
                     .await
                     .map_err(|error| RenderError::Internal(format!("collecting the sources failed: {error}")))??;
                 let packed = entries.iter().map(|entry| entry.path.clone()).collect();
-                (entries, packed, 0)
+                (entries, packed, inputs, 0)
             }
             OutputMode::Rendered => {
-                let Evaluation { files_read, value } = self.evaluation(request).await?;
+                let Evaluation { files_read, value, inputs } = self.evaluation(request).await?;
+                if self.record_inputs && inputs.is_none() {
+                    return Err(RenderError::Internal(
+                        "the evaluation worker sent no packed inputs for the record (its stderr says why)".to_owned(),
+                    ));
+                }
                 let (entries, objects) = tokio::task::spawn_blocking(move || {
                     let entries = rendered_entries(&value);
                     drop_in_background(value);
@@ -113,14 +137,14 @@ impl Renderer {
                 })
                 .await
                 .map_err(|error| RenderError::Internal(format!("shaping the output failed: {error}")))??;
-                (entries, files_read, objects)
+                (entries, files_read, inputs, objects)
             }
         };
         let limit = self.limits.max_artifact_bytes;
         let packed = tokio::task::spawn_blocking(move || pack(entries, limit))
             .await
             .map_err(|error| RenderError::Internal(format!("packing the artifact failed: {error}")))??;
-        Ok(RenderedArtifact { files_read, objects, ..packed })
+        Ok(RenderedArtifact { files_read, inputs, objects, ..packed })
     }
 
     /// Evaluates the request's entry file (top-level arguments applied) to its JSON value, before any manifest
@@ -134,7 +158,11 @@ impl Renderer {
     /// [`Self::evaluate`], with the files the evaluation read.
     async fn evaluation(&self, request: &RenderRequest) -> Result<Evaluation, RenderError> {
         request.validate()?;
-        let task = WorkerTask::Evaluate { request: request.clone(), max_stack: self.limits.max_stack };
+        let task = WorkerTask::Evaluate {
+            request: request.clone(),
+            max_stack: self.limits.max_stack,
+            record_inputs: self.record_inputs,
+        };
         let _permit = self
             .permits
             .acquire()
@@ -192,6 +220,7 @@ fn pack(entries: Vec<TarEntry>, max_bytes: u64) -> Result<RenderedArtifact, Rend
         tarball: Bytes::from(tarball),
         files,
         files_read: Vec::new(),
+        inputs: None,
         objects: 0,
     })
 }

@@ -26,6 +26,8 @@ use super::{
     EVALUATION_STACK_BYTES, RenderError,
     evaluate::{Cleanup, evaluate_and_manifest, prepare_thread},
     protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, panic_failure, read_frame, write_frame},
+    record::PackedInputs,
+    resolver::FilesRead,
 };
 
 /// What goes around the files read and the value's JSON text in a successful reply: serde's encoding of
@@ -93,10 +95,13 @@ fn serve_jobs(jobs: &Receiver<WorkerJob>) {
 fn answer(job: WorkerJob) -> io::Result<()> {
     let cleanup = if job.last { Cleanup::LeaveToProcessExit } else { Cleanup::Collect };
     match job.task {
-        WorkerTask::Evaluate { request, max_stack } => {
-            let sent = evaluate_and_manifest(&request, None, max_stack, cleanup, |value, files_read| {
+        WorkerTask::Evaluate { request, max_stack, record_inputs } => {
+            let log = if record_inputs { FilesRead::keeping_contents() } else { FilesRead::default() };
+            let sent = evaluate_and_manifest(&request, None, max_stack, cleanup, &log, |value, files_read| {
                 let json = value.manifest(JsonFormat::minify())?;
-                Ok(send_evaluated(&files_read.paths(), &json))
+                let sent = send_evaluated(&files_read.paths(), &json);
+                // The inputs are packed while the renderer reads the value.
+                Ok(if record_inputs { sent.and_then(|()| send_inputs(files_read)) } else { sent })
             });
             sent.unwrap_or_else(send_failure)
         }
@@ -136,6 +141,17 @@ fn write_evaluated(out: &mut impl Write, files_read: &[String], json: &str) -> i
     out.flush()
 }
 
+/// Writes the frame that follows the reply to a job that asked for the files read: them, packed, or nothing when
+/// they could not be packed (why goes to stderr, where the renderer quotes it).
+fn send_inputs(files_read: &FilesRead) -> io::Result<()> {
+    let packed = files_read.pack();
+    if let Err(error) = &packed {
+        eprintln!("error: the evaluation worker cannot pack the files it read: {error}");
+    }
+    let frame = packed.as_ref().map_or(&[][..], PackedInputs::frame);
+    report_write_error(write_frame(&mut io::stdout().lock(), frame))
+}
+
 fn send_failure(error: RenderError) -> io::Result<()> {
     let written = serde_json::to_vec(&WorkerReply::Failed(error))
         .map_err(io::Error::from)
@@ -164,7 +180,7 @@ mod tests {
         let mut written = Vec::new();
         write_evaluated(&mut written, &files_read, json).unwrap();
         let value: serde_json::Value = serde_json::from_str(json).unwrap();
-        let evaluation = Evaluation { files_read, value };
+        let evaluation = Evaluation { files_read, value, inputs: None };
         let mut expected = Vec::new();
         write_frame(&mut expected, &serde_json::to_vec(&WorkerReply::Evaluated(evaluation.clone())).unwrap()).unwrap();
         assert_eq!(written, expected);

@@ -94,7 +94,7 @@ async fn store(
         return Ok(stored);
     }
     let (origins, limits) = (inputs.origins.clone(), ctx.renderer.limits());
-    let record = record::encode(snippet, &inputs.request, &rendered, origins, limits, timing).await?;
+    let record = record::encode(snippet, &inputs.request, &rendered, origins, limits, timing)?;
     artifact::store(ctx, at, rendered, record).await
 }
 

@@ -12,7 +12,7 @@ use jaas_shared::Digest;
 use kube::ResourceExt;
 
 use crate::crd::JsonnetSnippet;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// `status.artifact.metadata` key of the sha256 of the revision's record (`<path>` with `.record.zst` in place of
 /// `.tar.gz`, beside the tarball in storage).
@@ -77,9 +77,10 @@ pub struct RenderTiming {
     pub duration: Duration,
 }
 
-/// Builds and encodes the record of `artifact`, rendered for `snippet` from `request` (whose source trees must
-/// still be on disk) with inputs from `origins`. Reading the files again and compressing run on a blocking thread.
-pub async fn encode(
+/// Builds and encodes the record of `artifact`, rendered for `snippet` from `request` with inputs from `origins`.
+/// Cheap enough for an async thread: the render packed the files it read already, so this encodes `record.json`
+/// and appends them.
+pub fn encode(
     snippet: &JsonnetSnippet,
     request: &RenderRequest,
     artifact: &RenderedArtifact,
@@ -87,27 +88,19 @@ pub async fn encode(
     limits: Limits,
     timing: RenderTiming,
 ) -> Result<EncodedRecord> {
-    let recorded_snippet = RecordedSnippet {
+    let mut record = RevisionRecord::of(request, artifact, limits, timing.started_at, timing.duration)?;
+    record.snippet = Some(RecordedSnippet {
         namespace: snippet.namespace().unwrap_or_default(),
         name: snippet.name_any(),
         uid: snippet.metadata.uid.clone().unwrap_or_default(),
         generation: snippet.metadata.generation.unwrap_or_default(),
+    });
+    record.origins = origins;
+    let bytes = record.encode()?;
+    let summary = RecordSummary {
+        digest: Digest::of(&bytes),
+        evaluator: record.versions.evaluator.clone(),
+        objects: record.revision.objects,
     };
-    // The tarball's bytes are shared, not copied: the record takes only their digest, size and paths.
-    let (request, artifact) = (request.clone(), artifact.clone());
-    tokio::task::spawn_blocking(move || {
-        let mut record = RevisionRecord::of(&request, &artifact, limits, timing.started_at, timing.duration)?;
-        record.snippet = Some(recorded_snippet);
-        record.origins = origins;
-        let bytes = record.encode()?;
-        let summary = RecordSummary {
-            digest: Digest::of(&bytes),
-            evaluator: record.versions.evaluator.clone(),
-            objects: record.revision.objects,
-        };
-        Ok(EncodedRecord { bytes: bytes.into(), summary })
-    })
-    .await
-    .map_err(|error| Error::Render(jaas_render::RenderError::Internal(format!("recording the render: {error}"))))?
-    .map_err(Error::Render)
+    Ok(EncodedRecord { bytes: bytes.into(), summary })
 }

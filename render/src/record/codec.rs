@@ -1,29 +1,23 @@
 //! A record's bytes: a tar compressed with zstd, `record.json` first, then each file read under `files/<tree path>`
-//! with its bytes as they were (no escaping, no base64: writing a record costs little more than compressing its
-//! inputs). Entries are written as the reproducible tarball's are (sorted, mode 0644, uid/gid 0, mtime 0). Decoding
-//! is bounded, so a hostile or corrupt record cannot make the reader allocate without limit, refuses a schema this
-//! version does not know, and accepts only the files `record.json` lists, under clean relative paths.
+//! with its bytes as they were (no escaping, no base64), written as the reproducible tarball's entries are (mode
+//! 0644, uid/gid 0, mtime 0). The tar is two zstd frames, which any zstd reader reads as one stream: the first holds
+//! `record.json`, the second the files and the tar's end, packed by the worker that read them
+//! ([`super::inputs`]). Decoding is bounded, so a hostile or corrupt record cannot make the reader allocate without
+//! limit, refuses a schema this version does not know, and accepts only the files `record.json` lists, under clean
+//! relative paths.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Read};
+use std::io::Read;
 
-use super::{RECORD_SCHEMA, RevisionRecord};
+use super::inputs::{FILES_DIR, LEVEL, PackedInputs};
+use super::{RECORD_SCHEMA, RecordedFiles, RevisionRecord};
 use crate::RenderError;
 use crate::request::check_file_path;
 
-/// zstd's level for records: the fastest of its regular levels. A record is written on every new revision, in the
-/// render's path, and its inputs repeat themselves (Jsonnet libraries): level 3 made the jsonnet-bundler tree's
-/// record 2 % smaller for 60 % more time.
-const LEVEL: i32 = 1;
-/// Compression threads besides the caller (zstd's own workers): a large record compresses on another core while
-/// the tar is written.
-const THREADS: u32 = 1;
-/// The tar reaches the compressor in pieces this large.
-const WRITE_BUFFER: usize = 128 * 1024;
 /// The first entry: the record without the files' bytes.
 const RECORD_JSON: &str = "record.json";
-/// The directory of the files read.
-const FILES_DIR: &str = "files/";
+/// The end of a tar: two zero blocks.
+const TAR_END_BYTES: usize = 1024;
 
 /// The most a record may decompress to. A record holds the files a render read: a kube-prometheus render reads a
 /// few MiB; 256 MiB is far above any real one and still bounded.
@@ -52,15 +46,22 @@ impl RevisionRecord {
         let failed =
             |error: std::io::Error| RenderError::Internal(format!("cannot encode the revision record: {error}"));
         let json = serde_json::to_vec(self).map_err(|error| failed(error.into()))?;
-        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), LEVEL).map_err(failed)?;
-        encoder.multithread(THREADS).map_err(failed)?;
-        let mut tar = tar::Builder::new(BufWriter::with_capacity(WRITE_BUFFER, encoder));
-        append(&mut tar, RECORD_JSON, &json).map_err(failed)?;
-        for (path, bytes) in &self.contents {
-            append(&mut tar, &format!("{FILES_DIR}{path}"), bytes).map_err(failed)?;
-        }
-        let buffered = tar.into_inner().map_err(failed)?;
-        buffered.into_inner().map_err(|error| failed(error.into_error()))?.finish().map_err(failed)
+        let mut header = tar::Builder::new(Vec::new());
+        append(&mut header, RECORD_JSON, &json).map_err(failed)?;
+        let mut header = header.into_inner().map_err(failed)?;
+        // The tar goes on in the inputs' frame, which ends it.
+        header.truncate(header.len() - TAR_END_BYTES);
+        let mut bytes = zstd::bulk::compress(&header, LEVEL).map_err(failed)?;
+        let packed;
+        let inputs = match &self.inputs {
+            RecordedFiles::Packed(inputs) => inputs,
+            RecordedFiles::Unpacked(files) => {
+                packed = PackedInputs::pack(files.iter().map(|(path, bytes)| (path.as_str(), bytes.as_slice())))?;
+                &packed
+            }
+        };
+        bytes.extend_from_slice(inputs.frame());
+        Ok(bytes)
     }
 
     /// Reads a record's stored bytes.
@@ -71,29 +72,14 @@ impl RevisionRecord {
     /// [`Self::decode`], refusing a record that decompresses to more than `max_bytes`.
     pub(super) fn decode_at_most(bytes: &[u8], max_bytes: u64) -> Result<Self, RecordError> {
         let unreadable = |error: std::io::Error| RecordError::Unreadable(error.to_string());
-        let decoder = zstd::stream::read::Decoder::new(bytes).map_err(unreadable)?;
-        let mut bounded = Bounded { inner: decoder, left: max_bytes, max_bytes };
+        let mut bounded = bounded_decoder(bytes, max_bytes)?;
         let mut archive = tar::Archive::new(&mut bounded);
         let mut entries = archive.entries().map_err(unreadable)?;
         let mut record = match entries.next() {
             Some(first) => read_record_json(first.map_err(unreadable)?)?,
             None => return Err(RecordError::Invalid(format!("it is empty; {RECORD_JSON} comes first"))),
         };
-        let mut contents = BTreeMap::new();
-        for entry in entries {
-            let mut entry = entry.map_err(unreadable)?;
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let path = name
-                .strip_prefix(FILES_DIR)
-                .ok_or_else(|| RecordError::Invalid(format!("unexpected entry {name:?}")))?
-                .to_owned();
-            check_file_path(&path).map_err(|why| RecordError::Invalid(format!("entry {name:?}: {why}")))?;
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).map_err(unreadable)?;
-            if contents.insert(path, bytes).is_some() {
-                return Err(RecordError::Invalid(format!("entry {name:?} appears twice")));
-            }
-        }
+        let contents = read_file_entries(entries)?;
         let listed: Vec<&String> = record.request.files.iter().collect();
         let present: Vec<&String> = contents.keys().collect();
         if listed != present {
@@ -103,13 +89,48 @@ impl RevisionRecord {
                 present.len()
             )));
         }
-        record.contents = contents;
+        record.inputs = RecordedFiles::Unpacked(contents);
         Ok(record)
     }
 }
 
+/// The files of a tar of `files/` entries (packed inputs alone), decompressing at most `max_bytes`.
+pub(super) fn read_files(compressed: &[u8], max_bytes: u64) -> Result<BTreeMap<String, Vec<u8>>, RecordError> {
+    let mut bounded = bounded_decoder(compressed, max_bytes)?;
+    let mut archive = tar::Archive::new(&mut bounded);
+    read_file_entries(archive.entries().map_err(|error| RecordError::Unreadable(error.to_string()))?)
+}
+
+/// A zstd reader of `compressed` (every frame in turn) that fails past `max_bytes`.
+fn bounded_decoder(compressed: &[u8], max_bytes: u64) -> Result<Bounded<impl Read + '_>, RecordError> {
+    let decoder =
+        zstd::stream::read::Decoder::new(compressed).map_err(|error| RecordError::Unreadable(error.to_string()))?;
+    Ok(Bounded { inner: decoder, left: max_bytes, max_bytes })
+}
+
+/// The `files/` entries left in a tar, by tree path: each a clean relative path, none twice.
+fn read_file_entries(entries: tar::Entries<'_, impl Read>) -> Result<BTreeMap<String, Vec<u8>>, RecordError> {
+    let unreadable = |error: std::io::Error| RecordError::Unreadable(error.to_string());
+    let mut contents = BTreeMap::new();
+    for entry in entries {
+        let mut entry = entry.map_err(unreadable)?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let path = name
+            .strip_prefix(FILES_DIR)
+            .ok_or_else(|| RecordError::Invalid(format!("unexpected entry {name:?}")))?
+            .to_owned();
+        check_file_path(&path).map_err(|why| RecordError::Invalid(format!("entry {name:?}: {why}")))?;
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(unreadable)?;
+        if contents.insert(path, bytes).is_some() {
+            return Err(RecordError::Invalid(format!("entry {name:?} appears twice")));
+        }
+    }
+    Ok(contents)
+}
+
 /// Appends one regular file the way the reproducible tarball does.
-fn append(tar: &mut tar::Builder<impl std::io::Write>, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn append(tar: &mut tar::Builder<impl std::io::Write>, path: &str, bytes: &[u8]) -> std::io::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(bytes.len() as u64);
     header.set_mode(0o644);

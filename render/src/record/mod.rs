@@ -8,14 +8,17 @@
 //! bear on the result, the product and evaluator versions, and the render's start time, duration and object count.
 //! It is a zstd-compressed tar ([`codec`]): `record.json` first (this module's types, camelCase; `schema` names its
 //! version and a reader refuses a schema it does not know), then each file read, as it was, under `files/<tree
-//! path>`, so `zstd -d | tar x` gives back the exact input tree. The format is documented in docs/provenance.md.
+//! path>`, so `zstd -d | tar x` gives back the exact input tree. The files come packed from the worker that read
+//! them ([`inputs`]). The format is documented in docs/provenance.md.
 
 mod codec;
+mod inputs;
 mod replay;
 #[cfg(test)]
 mod tests;
 
 use std::{
+    borrow::Cow,
     collections::BTreeMap,
     time::{Duration, SystemTime},
 };
@@ -23,11 +26,9 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 pub use codec::{MAX_DECODED_RECORD_BYTES, RecordError};
+pub use inputs::PackedInputs;
 
-use crate::{
-    Limits, OutputMode, RenderError, RenderRequest, RenderedArtifact, Variable, parallel::per_batch_on_all_cores,
-    resolver::TreeResolver,
-};
+use crate::{Limits, OutputMode, RenderError, RenderRequest, RenderedArtifact, Variable};
 
 /// The schema of the records this version writes and reads.
 pub const RECORD_SCHEMA: &str = "jaas.metio.wtf/revision-record/v1";
@@ -58,9 +59,34 @@ pub struct RevisionRecord {
     pub versions: Versions,
     /// When and how long.
     pub render: RenderFacts,
-    /// The bytes of every file in `request.files`, by tree path: the tar entries beside `record.json`.
+    /// The bytes of every file in `request.files`: the tar entries after `record.json`.
     #[serde(skip)]
-    pub contents: BTreeMap<String, Vec<u8>>,
+    pub inputs: RecordedFiles,
+}
+
+/// The bytes of the files a record lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedFiles {
+    /// By tree path, as a record read back holds them (or as a test makes them).
+    Unpacked(BTreeMap<String, Vec<u8>>),
+    /// As the render packed them, ready to be written.
+    Packed(PackedInputs),
+}
+
+impl Default for RecordedFiles {
+    fn default() -> Self {
+        Self::Unpacked(BTreeMap::new())
+    }
+}
+
+impl RecordedFiles {
+    /// The files by tree path (packed ones are decompressed, at most [`MAX_DECODED_RECORD_BYTES`]).
+    pub fn contents(&self) -> Result<Cow<'_, BTreeMap<String, Vec<u8>>>, RecordError> {
+        match self {
+            Self::Unpacked(files) => Ok(Cow::Borrowed(files)),
+            Self::Packed(inputs) => inputs.unpack(MAX_DECODED_RECORD_BYTES).map(Cow::Owned),
+        }
+    }
 }
 
 /// The tarball a record describes.
@@ -205,8 +231,8 @@ pub struct RenderFacts {
 
 impl RevisionRecord {
     /// The record of `artifact`, rendered from `request` under `limits`, started at `started_at` and taking
-    /// `duration`: the files the render read are read again from the request's tree (in memory, or the directories,
-    /// which the caller keeps in place until this returns). `snippet` and `origins` are left for the caller.
+    /// `duration`, with the inputs its renderer packed ([`crate::Renderer::recording_inputs`]; a renderer that did
+    /// not is an internal error). `snippet` and `origins` are left for the caller.
     pub fn of(
         request: &RenderRequest,
         artifact: &RenderedArtifact,
@@ -214,7 +240,11 @@ impl RevisionRecord {
         started_at: SystemTime,
         duration: Duration,
     ) -> Result<Self, RenderError> {
-        let contents = read_files(request, &artifact.files_read)?;
+        let inputs = artifact.inputs.clone().ok_or_else(|| {
+            RenderError::Internal("the render's inputs were not packed: its renderer does not record them".to_owned())
+        })?;
+        let mut files = artifact.files_read.clone();
+        files.sort();
         Ok(Self {
             schema: RECORD_SCHEMA.to_owned(),
             revision: RecordedRevision {
@@ -238,7 +268,7 @@ impl RevisionRecord {
                 ext_vars: request.ext_vars.clone(),
                 tlas: request.tlas.clone(),
                 output: request.output,
-                files: contents.keys().cloned().collect(),
+                files,
             },
             origins: Vec::new(),
             limits: limits.into(),
@@ -247,7 +277,7 @@ impl RevisionRecord {
                 started_at: humantime::format_rfc3339_millis(started_at).to_string(),
                 duration_seconds: duration.as_secs_f64(),
             },
-            contents,
+            inputs: RecordedFiles::Packed(inputs),
         })
     }
 
@@ -259,27 +289,4 @@ impl RevisionRecord {
             max_artifact_bytes: self.limits.max_artifact_bytes,
         }
     }
-}
-
-/// The tree files `paths` of `request`, read again (on every core: a jsonnet-bundler render reads hundreds).
-fn read_files(request: &RenderRequest, paths: &[String]) -> Result<BTreeMap<String, Vec<u8>>, RenderError> {
-    let batches = per_batch_on_all_cores(paths, 32, |_, paths| {
-        // Each thread resolves through a tree of its own: the resolver's lookups are not shared between threads.
-        let tree = TreeResolver::for_request(request)?;
-        paths
-            .iter()
-            .map(|path| {
-                let bytes = tree
-                    .read(path)
-                    .map_err(|why| RenderError::Internal(format!("recording the input {path:?}: {why}")))?;
-                Ok((path.clone(), bytes))
-            })
-            .collect::<Result<Vec<_>, RenderError>>()
-    });
-    let mut files = BTreeMap::new();
-    for batch in batches {
-        let batch = batch.map_err(|_| RenderError::Internal("reading the inputs to record panicked".to_owned()))?;
-        files.extend(batch?);
-    }
-    Ok(files)
 }

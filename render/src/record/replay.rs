@@ -12,7 +12,8 @@ impl RevisionRecord {
     /// render is done) only when a recorded file is not text.
     pub fn replay_request(&self, scratch: &Path) -> Result<RenderRequest, RecordError> {
         let recorded = &self.request;
-        let all_text = self.contents.values().all(|bytes| std::str::from_utf8(bytes).is_ok());
+        let contents = self.inputs.contents()?;
+        let all_text = contents.values().all(|bytes| std::str::from_utf8(bytes).is_ok());
         let mut request = RenderRequest {
             entry_file: recorded.entry_file.clone(),
             import_paths: recorded.import_paths.clone(),
@@ -32,7 +33,7 @@ impl RevisionRecord {
         };
         let mut root_files = BTreeMap::new();
         let mut library_files: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); request.libraries.len()];
-        for (path, bytes) in &self.contents {
+        for (path, bytes) in contents.iter() {
             let (mount, within) = self.mount_of(path);
             if all_text {
                 let text = String::from_utf8_lossy(bytes).into_owned();

@@ -9,26 +9,41 @@ use bytes::Bytes;
 use jrsonnet_evaluator::manifest::JsonFormat;
 
 use super::*;
-use crate::{Cleanup, Library, RenderRequest, RenderedArtifact, Variable, evaluate::evaluate_and_manifest};
+use crate::{
+    Cleanup, Library, RenderRequest, RenderedArtifact, Variable, evaluate::evaluate_and_manifest, resolver::FilesRead,
+};
 
 const LIMITS: Limits = Limits { evaluation_timeout: Duration::from_secs(5), max_stack: 200, max_artifact_bytes: 0 };
 
-/// Evaluates in this thread: the JSON text and the files read.
-fn evaluate(request: &RenderRequest) -> (String, Vec<String>) {
-    evaluate_and_manifest(request, None, LIMITS.max_stack, Cleanup::Collect, |value, files_read| {
-        Ok((value.manifest(JsonFormat::minify())?, files_read.paths()))
+/// Evaluates in this thread, as a worker does: the JSON text, and the artifact of a render that packed the files
+/// read.
+fn evaluate(request: &RenderRequest) -> (String, RenderedArtifact) {
+    let log = FilesRead::keeping_contents();
+    evaluate_and_manifest(request, None, LIMITS.max_stack, Cleanup::Collect, &log, |value, files_read| {
+        let json = value.manifest(JsonFormat::minify())?;
+        Ok((json, artifact_of(files_read.paths(), files_read.pack().unwrap())))
     })
     .unwrap()
 }
 
-fn artifact_of(files_read: Vec<String>) -> RenderedArtifact {
+fn artifact_of(files_read: Vec<String>, inputs: PackedInputs) -> RenderedArtifact {
     RenderedArtifact {
         tarball: Bytes::from_static(b"tarball"),
         sha256: [7; 32],
         files: vec!["configmap-x.yaml".to_owned()],
         files_read,
+        inputs: Some(inputs),
         objects: 1,
     }
+}
+
+fn record_of(request: &RenderRequest, artifact: &RenderedArtifact) -> RevisionRecord {
+    RevisionRecord::of(request, artifact, LIMITS, SystemTime::UNIX_EPOCH, Duration::from_millis(12)).unwrap()
+}
+
+/// The record's files, unpacked.
+fn contents(record: &RevisionRecord) -> BTreeMap<String, Vec<u8>> {
+    record.inputs.contents().unwrap().into_owned()
 }
 
 fn text_files(files: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -62,17 +77,10 @@ fn request_with_library() -> RenderRequest {
 #[test]
 fn a_record_keeps_the_files_read_and_replays_to_the_same_value() {
     let request = request_with_library();
-    let (json, files_read) = evaluate(&request);
-    assert_eq!(files_read, ["main.jsonnet", "lib/a.libsonnet", "github.com/x/kube/k.libsonnet", "lib/data.txt"]);
-    let original_reads = files_read.clone();
-    let record = RevisionRecord::of(
-        &request,
-        &artifact_of(files_read),
-        LIMITS,
-        SystemTime::UNIX_EPOCH,
-        Duration::from_millis(12),
-    )
-    .unwrap();
+    let (json, artifact) = evaluate(&request);
+    let original_reads = artifact.files_read.clone();
+    assert_eq!(original_reads, ["main.jsonnet", "lib/a.libsonnet", "github.com/x/kube/k.libsonnet", "lib/data.txt"]);
+    let record = record_of(&request, &artifact);
     let recorded: Vec<&String> = record.request.files.iter().collect();
     assert_eq!(recorded, ["github.com/x/kube/k.libsonnet", "lib/a.libsonnet", "lib/data.txt", "main.jsonnet"]);
     assert_eq!(record.revision.digest, format!("sha256:{}", "07".repeat(32)));
@@ -80,16 +88,21 @@ fn a_record_keeps_the_files_read_and_replays_to_the_same_value() {
     assert_eq!(record.limits(), LIMITS);
 
     let decoded = RevisionRecord::decode(&record.encode().unwrap()).unwrap();
-    assert_eq!(decoded, record);
+    assert_eq!(contents(&decoded), contents(&record));
+    assert_eq!(contents(&record)["lib/data.txt"], b"hello");
+    assert_eq!(
+        RevisionRecord { inputs: RecordedFiles::default(), ..decoded.clone() },
+        RevisionRecord { inputs: RecordedFiles::default(), ..record }
+    );
 
     let scratch = tempfile::tempdir().unwrap();
     let replayed = decoded.replay_request(scratch.path()).unwrap();
     assert!(replayed.directory.is_none(), "text files replay from memory");
     assert_eq!(replayed.libraries[0].mount_directory(), "github.com/x/kube");
     assert!(!replayed.files.contains_key("unused.jsonnet"));
-    let (replayed_json, replayed_reads) = evaluate(&replayed);
+    let (replayed_json, replayed) = evaluate(&replayed);
     assert_eq!(replayed_json, json);
-    assert_eq!(replayed_reads, original_reads, "the replay reads what the render read, in the same order");
+    assert_eq!(replayed.files_read, original_reads, "the replay reads what the render read, in the same order");
     assert_eq!(fs::read_dir(scratch.path()).unwrap().count(), 0, "nothing written for text files");
 }
 
@@ -104,11 +117,10 @@ fn a_binary_file_replays_from_a_scratch_directory() {
         directory: Some(tree.path().to_path_buf()),
         ..RenderRequest::default()
     };
-    let (json, files_read) = evaluate(&request);
+    let (json, artifact) = evaluate(&request);
     assert_eq!(json, r#"{"bytes":[255,0,254]}"#);
-    let record =
-        RevisionRecord::of(&request, &artifact_of(files_read), LIMITS, SystemTime::now(), Duration::ZERO).unwrap();
-    assert_eq!(record.contents["blob.bin"], [0xff_u8, 0x00, 0xfe]);
+    let record = record_of(&request, &artifact);
+    assert_eq!(contents(&record)["blob.bin"], [0xff_u8, 0x00, 0xfe]);
     assert_eq!(record.request.files, ["blob.bin", "main.jsonnet"]);
 
     let scratch = tempfile::tempdir().unwrap();
@@ -120,9 +132,7 @@ fn a_binary_file_replays_from_a_scratch_directory() {
 #[test]
 fn a_hostile_record_is_refused() {
     let request = request_with_library();
-    let (_, files_read) = evaluate(&request);
-    let record =
-        RevisionRecord::of(&request, &artifact_of(files_read), LIMITS, SystemTime::now(), Duration::ZERO).unwrap();
+    let record = record_of(&request, &evaluate(&request).1);
 
     assert!(matches!(RevisionRecord::decode(b"not zstd"), Err(RecordError::Unreadable(_))));
     let bytes = record.encode().unwrap();
@@ -136,7 +146,9 @@ fn a_hostile_record_is_refused() {
     assert!(error.to_string().contains("revision-record/v9") && error.to_string().contains("reads"), "{error}");
 
     let mut escaping = record.clone();
-    escaping.contents.insert("../outside.bin".to_owned(), vec![0xff]);
+    let mut files = contents(&record);
+    files.insert("../outside.bin".to_owned(), vec![0xff]);
+    escaping.inputs = RecordedFiles::Unpacked(files);
     let scratch = tempfile::tempdir().unwrap();
     let error = escaping.replay_request(scratch.path()).unwrap_err();
     assert!(error.to_string().contains("../outside.bin"), "{error}");
@@ -144,6 +156,31 @@ fn a_hostile_record_is_refused() {
     // The tar crate refuses to write such a name, so the entry is patched in by hand, as an attacker would.
     let error = RevisionRecord::decode(&with_entry(&record_json(&escaping), "files/../outside.bin")).unwrap_err();
     assert!(error.to_string().contains("files/../outside.bin"), "{error}");
+}
+
+#[test]
+fn a_record_is_a_tar_in_two_zstd_frames_with_the_files_in_the_order_read() {
+    let request = request_with_library();
+    let (_, artifact) = evaluate(&request);
+    let mut record = record_of(&request, &artifact);
+    let packed = record.encode().unwrap();
+    let first_frame = zstd::zstd_safe::find_frame_compressed_size(&packed).unwrap();
+    assert!(first_frame < packed.len(), "record.json is a frame of its own");
+    assert_eq!(&packed[first_frame..], artifact.inputs.as_ref().unwrap().frame(), "the worker's frame ends it");
+
+    // What `zstd -d | tar t` shows.
+    let tar = zstd::decode_all(packed.as_slice()).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let names: Vec<String> =
+        archive.entries().unwrap().map(|entry| entry.unwrap().path().unwrap().display().to_string()).collect();
+    let mut expected = vec!["record.json".to_owned()];
+    expected.extend(artifact.files_read.iter().map(|path| format!("files/{path}")));
+    assert_eq!(names, expected);
+
+    // Unpacked files (a record read back, or made by hand) encode and read back the same.
+    record.inputs = RecordedFiles::Unpacked(contents(&record));
+    let decoded = RevisionRecord::decode(&record.encode().unwrap()).unwrap();
+    assert_eq!(contents(&decoded), contents(&record));
 }
 
 fn record_json(record: &RevisionRecord) -> Vec<u8> {
