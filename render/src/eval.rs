@@ -10,7 +10,6 @@ use crate::{
     RenderError, RenderRequest,
     compat::go_manifest_json,
     evaluate::{Cleanup, evaluate_and_manifest},
-    resolver::FilesRead,
 };
 
 /// Native stack of the evaluation thread, as the worker process has it: jrsonnet recurses on the native stack and
@@ -67,8 +66,7 @@ impl EvalRequest {
             Some(_) => self.tree.validate_for_inline_code()?,
             None => self.tree.validate()?,
         }
-        let files_read = FilesRead::default();
-        evaluate_and_manifest(&self.tree, self.code.as_deref(), self.max_stack, cleanup, &files_read, |value, _| {
+        evaluate_and_manifest(&self.tree, self.code.as_deref(), self.max_stack, cleanup, |value, _| {
             self.format.manifest(value)
         })
     }

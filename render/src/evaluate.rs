@@ -19,6 +19,7 @@ use jrsonnet_gcmodule::Acyclic;
 use super::{
     RenderError, RenderRequest, Variable,
     compat::GoCompatStd,
+    record::PackedInputs,
     resolver::{FORBIDDEN_PREFIX, FilesRead, TreeFile, TreeResolver},
 };
 
@@ -118,29 +119,29 @@ pub fn evaluate_to_json_text(
     max_stack: usize,
     cleanup: Cleanup,
 ) -> Result<String, RenderError> {
-    let manifest = |value: &Val, _: &FilesRead| value.manifest(JsonFormat::minify());
-    evaluate_and_manifest(request, None, max_stack, cleanup, &FilesRead::default(), manifest)
+    evaluate_and_manifest(request, None, max_stack, cleanup, |value, _| value.manifest(JsonFormat::minify()))
 }
 
 /// Evaluates the request's entry file, or `code` in its place (Jsonnet given inline, such as `jaas eval -e`, which
 /// then goes by the entry file's name and imports as a file at the root of the tree does), applies the top-level
 /// arguments and hands the value to `manifest` while the evaluator is live, so that it can read the value lazily,
-/// with `files_read`, the log of the tree files read (complete once the value is manifested: imports are lazy too).
+/// with the tree files it read (complete once the value is manifested: imports are lazy too).
 /// The stack limit and the cleanup are those of [`evaluate_to_json_text`]; call it on a thread with a large stack.
 pub fn evaluate_and_manifest<T>(
     request: &RenderRequest,
     code: Option<&str>,
     max_stack: usize,
     cleanup: Cleanup,
-    files_read: &FilesRead,
-    manifest: impl FnOnce(&Val, &FilesRead) -> jrsonnet_evaluator::Result<T>,
+    manifest: impl FnOnce(&Val, &FilesLoaded<'_>) -> jrsonnet_evaluator::Result<T>,
 ) -> Result<T, RenderError> {
+    let files_read = FilesRead::default();
     let state = new_state(request, code, files_read.clone())?;
     let output = {
         let _entered = state.enter();
         let _depth = limit_stack_depth(max_stack);
         evaluate_entered(&state, request).and_then(|value| {
-            let output = manifest(&value, files_read).map_err(|error| classify(&error));
+            let loaded = FilesLoaded { state: &state, log: &files_read };
+            let output = manifest(&value, &loaded).map_err(|error| classify(&error));
             finish(value, cleanup);
             output
         })
@@ -151,6 +152,35 @@ pub fn evaluate_and_manifest<T>(
         jrsonnet_gcmodule::collect_thread_cycles();
     }
     output
+}
+
+/// The tree files an evaluation read, while its evaluator is live: their paths, and their bytes as the evaluator
+/// holds them.
+pub struct FilesLoaded<'a> {
+    state: &'a State,
+    log: &'a FilesRead,
+}
+
+impl FilesLoaded<'_> {
+    /// Their tree paths, in the order first read.
+    pub fn paths(&self) -> Vec<String> {
+        self.log.paths()
+    }
+
+    /// The files, packed in the order first read, for a revision record: from the evaluator's own file cache,
+    /// where each file's bytes already are (nothing read or copied again).
+    pub fn pack(&self) -> Result<PackedInputs, RenderError> {
+        let paths = self.log.paths();
+        let contents = paths
+            .iter()
+            .map(|path| {
+                self.state.import_resolved_bin(SourcePath::new(TreeFile(path.clone()))).map_err(|error| {
+                    RenderError::Internal(format!("the evaluator no longer holds {path:?}: {}", describe(&error)))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        PackedInputs::pack(paths.iter().map(String::as_str).zip(contents.iter().map(|bytes| &bytes[..])))
+    }
 }
 
 /// Drops `heap_object`, or forgets it when the process is about to exit anyway.

@@ -27,7 +27,7 @@ use jrsonnet_evaluator::{AsPathLike, ImportResolver, ResolvePath, SourcePath, er
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::{SourceFifo, SourcePathT};
 
-use crate::{RenderError, RenderRequest, mount::Mount, record::PackedInputs};
+use crate::{RenderError, RenderRequest, mount::Mount};
 
 /// Prefix of the error text the worker reports as [`super::RenderError::ImportForbidden`].
 pub const FORBIDDEN_PREFIX: &str = "import forbidden: ";
@@ -73,48 +73,23 @@ pub enum ImportFailure {
     NotFound(String),
 }
 
-/// The tree paths of the files an evaluation read, in the order it first read them, and a copy of their bytes when
-/// asked for: what a revision record keeps of the tree (`crate::record`). Shared between the resolver, which the
-/// evaluation state owns, and whoever asks afterwards.
+/// The tree paths of the files an evaluation read, in the order it first read them: what a revision record keeps
+/// of the tree (`crate::record`). Shared between the resolver, which the evaluation state owns, and whoever asks
+/// afterwards.
 #[derive(Clone, Debug, Default)]
-pub struct FilesRead(Rc<RefCell<ReadLog>>);
-
-#[derive(Debug, Default)]
-struct ReadLog {
-    paths: Vec<String>,
-    /// The bytes of `paths[i]` at `[i]`, when kept.
-    contents: Option<Vec<Vec<u8>>>,
-}
+pub struct FilesRead(Rc<RefCell<Vec<String>>>);
 
 impl FilesRead {
-    /// A log that keeps a copy of each file's bytes too, to be packed for a record once the evaluation is done
-    /// ([`Self::pack`]: compressing during the evaluation would slow it, on its thread or beside it).
-    pub fn keeping_contents() -> Self {
-        Self(Rc::new(RefCell::new(ReadLog { paths: Vec::new(), contents: Some(Vec::new()) })))
-    }
-
     /// The paths read so far, each once, in the order first read.
     pub fn paths(&self) -> Vec<String> {
-        self.0.borrow().paths.clone()
+        self.0.borrow().clone()
     }
 
-    /// The files read so far, packed in the order first read; an internal error when their bytes were not kept.
-    pub fn pack(&self) -> Result<PackedInputs, RenderError> {
-        let log = self.0.borrow();
-        let contents = log.contents.as_ref().ok_or_else(|| {
-            RenderError::Internal("the files read were not kept: nothing to pack into a record".to_owned())
-        })?;
-        PackedInputs::pack(log.paths.iter().map(String::as_str).zip(contents.iter().map(Vec::as_slice)))
-    }
-
-    fn note(&self, path: &str, bytes: &[u8]) {
-        let mut log = self.0.borrow_mut();
+    fn note(&self, path: &str) {
+        let mut paths = self.0.borrow_mut();
         // An evaluation reads each file once (the evaluator keeps what it loaded), so this scan is rarely long.
-        if !log.paths.iter().any(|known| known == path) {
-            log.paths.push(path.to_owned());
-            if let Some(contents) = &mut log.contents {
-                contents.push(bytes.to_vec());
-            }
+        if !paths.iter().any(|known| known == path) {
+            paths.push(path.to_owned());
         }
     }
 }
@@ -219,7 +194,7 @@ impl TreeResolver {
         match mount.contains(path) {
             Ok(true) => {
                 let bytes = mount.read(path).map_err(|why| format!("import not found: {why}"))?;
-                self.files_read.note(path, &bytes);
+                self.files_read.note(path);
                 Ok(bytes)
             }
             Ok(false) => Err(format!("import not found: {path:?}")),

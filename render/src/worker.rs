@@ -24,10 +24,9 @@ use jrsonnet_evaluator::manifest::JsonFormat;
 
 use super::{
     EVALUATION_STACK_BYTES, RenderError,
-    evaluate::{Cleanup, evaluate_and_manifest, prepare_thread},
+    evaluate::{Cleanup, FilesLoaded, evaluate_and_manifest, prepare_thread},
     protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, panic_failure, read_frame, write_frame},
     record::PackedInputs,
-    resolver::FilesRead,
 };
 
 /// What goes around the files read and the value's JSON text in a successful reply: serde's encoding of
@@ -96,8 +95,7 @@ fn answer(job: WorkerJob) -> io::Result<()> {
     let cleanup = if job.last { Cleanup::LeaveToProcessExit } else { Cleanup::Collect };
     match job.task {
         WorkerTask::Evaluate { request, max_stack, record_inputs } => {
-            let log = if record_inputs { FilesRead::keeping_contents() } else { FilesRead::default() };
-            let sent = evaluate_and_manifest(&request, None, max_stack, cleanup, &log, |value, files_read| {
+            let sent = evaluate_and_manifest(&request, None, max_stack, cleanup, |value, files_read| {
                 let json = value.manifest(JsonFormat::minify())?;
                 let sent = send_evaluated(&files_read.paths(), &json);
                 // The inputs are packed while the renderer reads the value.
@@ -143,7 +141,7 @@ fn write_evaluated(out: &mut impl Write, files_read: &[String], json: &str) -> i
 
 /// Writes the frame that follows the reply to a job that asked for the files read: them, packed, or nothing when
 /// they could not be packed (why goes to stderr, where the renderer quotes it).
-fn send_inputs(files_read: &FilesRead) -> io::Result<()> {
+fn send_inputs(files_read: &FilesLoaded<'_>) -> io::Result<()> {
     let packed = files_read.pack();
     if let Err(error) = &packed {
         eprintln!("error: the evaluation worker cannot pack the files it read: {error}");

@@ -1,9 +1,10 @@
 //! A render's inputs as its record holds them: each file the evaluation read, as a tar entry under `files/<tree
 //! path>` in the order first read, the tar's end, all compressed as one zstd frame: the record's last. The worker
-//! keeps a copy of each file it reads and packs them once the value is sent, while the renderer reads and shapes
-//! it, so a record costs the render neither a second read of the tree nor a copy of its megabytes to the renderer:
-//! the worker sends back kilobytes. (Packing during the evaluation, on its thread or on one beside it, slowed the
-//! evaluation by more than packing costs: docs/benchmarks.md, "Revision records".)
+//! packs them once the value is sent, while the renderer reads it, from the evaluator's own file cache
+//! (`crate::evaluate::FilesLoaded`), so a record costs the render neither a second read of the tree nor a copy of
+//! its megabytes, kept or sent to the renderer: the worker sends back kilobytes. (Packing during the evaluation, on
+//! its thread or on one beside it, slowed the evaluation by more than packing costs: docs/benchmarks.md, "Revision
+//! records".)
 
 use std::collections::BTreeMap;
 

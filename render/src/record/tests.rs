@@ -9,17 +9,14 @@ use bytes::Bytes;
 use jrsonnet_evaluator::manifest::JsonFormat;
 
 use super::*;
-use crate::{
-    Cleanup, Library, RenderRequest, RenderedArtifact, Variable, evaluate::evaluate_and_manifest, resolver::FilesRead,
-};
+use crate::{Cleanup, Library, RenderRequest, RenderedArtifact, Variable, evaluate::evaluate_and_manifest};
 
 const LIMITS: Limits = Limits { evaluation_timeout: Duration::from_secs(5), max_stack: 200, max_artifact_bytes: 0 };
 
 /// Evaluates in this thread, as a worker does: the JSON text, and the artifact of a render that packed the files
 /// read.
 fn evaluate(request: &RenderRequest) -> (String, RenderedArtifact) {
-    let log = FilesRead::keeping_contents();
-    evaluate_and_manifest(request, None, LIMITS.max_stack, Cleanup::Collect, &log, |value, files_read| {
+    evaluate_and_manifest(request, None, LIMITS.max_stack, Cleanup::Collect, |value, files_read| {
         let json = value.manifest(JsonFormat::minify())?;
         Ok((json, artifact_of(files_read.paths(), files_read.pack().unwrap())))
     })
