@@ -81,7 +81,8 @@ impl Renderer {
     }
 
     /// The same renderer, packing the files each render read into [`RenderedArtifact::inputs`], as a revision
-    /// record holds them ([`crate::record`]): the worker packs them from the bytes it read, sending back kilobytes.
+    /// record holds them ([`crate::record`]): the worker packs them from its evaluator's file cache after sending the
+    /// value, and sends back kilobytes.
     #[must_use]
     pub fn recording_inputs(self) -> Self {
         Self { record_inputs: true, ..self }

@@ -31,7 +31,8 @@ A and B are each one of:
   http(s)://...              an artifact URL, e.g. an ExternalArtifact's status.artifact.url
   PATH                       a .jsonnet file, a directory or a JsonnetSnippet YAML, rendered as `jaas render PATH`
 
-Objects are keyed by API group, kind, namespace and name, and compared as the YAML text the artifacts hold.
+Objects are keyed by API group, kind, namespace and name, and compared as the YAML text the artifacts hold;
+files that hold no manifests (the Jsonnet of an `output: source` artifact) are compared whole, by path.
 `+` marks an object only in B, `-` one only in A, `~` one that changed (a unified diff from A to B follows).
 
 Exit status: 0 no differences; 1 differences; 2 bad reference, unreadable artifact or storage error.";

@@ -1,11 +1,13 @@
 //! An artifact's manifests as objects: each YAML document of its `*.yaml` files keyed by the Kubernetes object it
 //! describes, `(group, kind, namespace, name)`, and kept as the exact text the artifact holds (the renderer writes
-//! it canonically, keys sorted, so equal objects have equal text).
+//! it canonically, keys sorted, so equal objects have equal text). Every other file but `rendered.json` (the
+//! Jsonnet of an `output: source` artifact, say) is one document keyed by its path.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use jaas_render::RENDERED_JSON;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -34,10 +36,16 @@ pub enum ObjectKey {
         /// The document's position in the file, counting from 0.
         index: usize,
     },
+    /// A file that holds no manifests, compared whole.
+    File {
+        /// The file inside the artifact.
+        file: String,
+    },
 }
 
 impl fmt::Display for ObjectKey {
-    /// `apps/Deployment default/web`, `ConfigMap settings` (core group, no namespace), `extra.yaml#2`.
+    /// `apps/Deployment default/web`, `ConfigMap settings` (core group, no namespace), `extra.yaml#2`,
+    /// `main.jsonnet`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Object { group, kind, namespace, name } => {
@@ -51,6 +59,7 @@ impl fmt::Display for ObjectKey {
                 f.write_str(name)
             }
             Self::Document { file, index } => write!(f, "{file}#{index}"),
+            Self::File { file } => f.write_str(file),
         }
     }
 }
@@ -64,17 +73,22 @@ pub struct Document {
     pub text: String,
 }
 
-/// The documents of `files`' YAML files (`*.yaml`, `*.yml`; `rendered.json` repeats them as one value and other
-/// files hold no manifests), keyed. Documents holding only blank lines and comments are left out.
+/// The documents of `files`' YAML files (`*.yaml`, `*.yml`), keyed, and every other file but `rendered.json` (which
+/// repeats the manifests as one value) whole. Documents holding only blank lines and comments are left out.
 pub fn objects(files: &[ArtifactFile]) -> BTreeMap<ObjectKey, Document> {
     let mut objects = BTreeMap::new();
-    let manifest_files = files.iter().filter(|file| {
-        Path::new(&file.path)
-            .extension()
-            .is_some_and(|ext| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml"))
-    });
-    for file in manifest_files {
+    for file in files {
         let text = String::from_utf8_lossy(&file.content);
+        let is_manifest = Path::new(&file.path)
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml"));
+        if !is_manifest {
+            if file.path != RENDERED_JSON {
+                let key = ObjectKey::File { file: file.path.clone() };
+                objects.insert(key, Document { file: file.path.clone(), text: text.into_owned() });
+            }
+            continue;
+        }
         for (index, document) in split_documents(&text).into_iter().enumerate() {
             let position = ObjectKey::Document { file: file.path.clone(), index };
             let key = object_key(document).filter(|key| !objects.contains_key(key)).unwrap_or(position);
@@ -134,8 +148,6 @@ fn split_documents(text: &str) -> Vec<&str> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use jaas_render::RENDERED_JSON;
-
     use super::*;
 
     fn file(path: &str, content: &str) -> ArtifactFile {
@@ -204,6 +216,8 @@ data: {again: 'yes'}
             (document("manifests.yaml", 2), "manifests.yaml"),
             (document("manifests.yaml", 3), "manifests.yaml"),
             (document("manifests.yaml", 4), "manifests.yaml"),
+            // Not a manifest: whole.
+            (ObjectKey::File { file: "README.md".to_owned() }, "README.md"),
         ];
         assert_eq!(keys, expected);
         let web = &found[&object("apps", "Deployment", "default", "web")];
@@ -218,6 +232,7 @@ data: {again: 'yes'}
             (object("", "ConfigMap", "", "settings"), "ConfigMap settings"),
             (object("", "ConfigMap", "team", "settings"), "ConfigMap team/settings"),
             (document("extra.yaml", 2), "extra.yaml#2"),
+            (ObjectKey::File { file: "main.jsonnet".to_owned() }, "main.jsonnet"),
         ];
         for (key, text) in cases {
             assert_eq!(key.to_string(), text);
