@@ -103,6 +103,28 @@ async fn a_recording_renderer_gets_the_files_read_packed_by_the_worker() {
 }
 
 #[tokio::test]
+async fn inputs_too_large_to_record_are_named_as_such() {
+    // 64 KiB of hex from a simple generator: zstd packs it to about half, far above the 8 KiB allowed.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let blob: String = (0..65_536)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from_digit(u32::try_from(state % 16).unwrap(), 16).unwrap()
+        })
+        .collect();
+    let mut request =
+        request("{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'n' + std.length(importstr 'blob.txt') } }");
+    request.files.insert("blob.txt".to_owned(), blob);
+    let renderer = Renderer::new(limits(), 1, real_worker()).with_max_output_bytes(8192);
+    assert!(renderer.render(&request).await.is_ok(), "the value itself is small");
+    let error = renderer.recording_inputs().render(&request).await.unwrap_err();
+    let RenderError::InvalidSpec(message) = &error else { panic!("{error:?}") };
+    assert!(message.contains("more than the 8192 bytes a revision record may hold"), "{message}");
+}
+
+#[tokio::test]
 async fn a_worker_that_sends_no_packed_inputs_fails_the_recording_render() {
     let reply =
         r#"{"evaluated": {"filesRead": [], "value": {"apiVersion": "v1", "kind": "K", "metadata": {"name": "n"}}}}"#;

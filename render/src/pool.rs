@@ -101,11 +101,13 @@ impl WorkerPool {
             self.start_spare();
         }
         let max_reply_bytes = self.max_reply_bytes;
+        let reading_inputs = std::sync::atomic::AtomicBool::new(false);
         let exchanged = async {
             let mut reply = decode_reply(&worker.exchange(&job, max_reply_bytes).await?)?;
             if let WorkerReply::Evaluated(evaluation) = &mut reply
                 && wants_inputs
             {
+                reading_inputs.store(true, std::sync::atomic::Ordering::Relaxed);
                 let frame = worker.read_reply(max_reply_bytes).await?;
                 evaluation.inputs = (!frame.is_empty()).then(|| PackedInputs::from_frame(frame));
             }
@@ -123,7 +125,15 @@ impl WorkerPool {
             Err(cause) => {
                 if let Some(too_large) = cause.get_ref().and_then(|e| e.downcast_ref::<FrameTooLarge>()) {
                     // The worker is blocked writing the rest of its reply: it goes, and its heap with it.
-                    let error = RenderError::OutputTooLarge { size: too_large.length, limit: too_large.limit };
+                    let (size, limit) = (too_large.length, too_large.limit);
+                    let error = if reading_inputs.load(std::sync::atomic::Ordering::Relaxed) {
+                        RenderError::InvalidSpec(format!(
+                            "the files the evaluation read compress to {size} bytes, more than the {limit} bytes a \
+                             revision record may hold (--max-evaluation-output-bytes)"
+                        ))
+                    } else {
+                        RenderError::OutputTooLarge { size, limit }
+                    };
                     checkout.retire(Retirement::Discarded).await;
                     return Err(error);
                 }
