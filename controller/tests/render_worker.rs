@@ -103,6 +103,18 @@ async fn a_recording_renderer_gets_the_files_read_packed_by_the_worker() {
 }
 
 #[tokio::test]
+async fn a_value_too_deep_to_decode_leaves_the_recording_worker_ready_for_the_next_job() {
+    // The worker succeeded, so it sends the files read after its reply, though the renderer refuses the value.
+    let deep = "local deep(n) = if n == 0 then 1 else [deep(n - 1)]; { apiVersion: 'v1', kind: 'K', metadata: { name: 'n' }, deep: deep(150) }";
+    let renderer = Renderer::new(limits(), 1, real_worker()).recording_inputs();
+    let error = renderer.render(&request(deep)).await.unwrap_err();
+    assert_eq!(error.reason(), "InvalidOutput", "{error}");
+    let next = renderer.render(&request(CONFIG_MAP)).await.unwrap();
+    assert_eq!(next.files_read, ["main.jsonnet"]);
+    assert_eq!(renderer.pool_stats().started, 1, "the same worker answered both");
+}
+
+#[tokio::test]
 async fn inputs_too_large_to_record_are_named_as_such() {
     // 64 KiB of hex from a simple generator: zstd packs it to about half, far above the 8 KiB allowed.
     let mut state = 0x2545_f491_4f6c_dd1d_u64;

@@ -17,7 +17,9 @@ use crate::{
     RenderError, WorkerCommand,
     limits::{DEFAULT_MAX_EVALUATION_OUTPUT_BYTES, Recycling},
     pool_process::WorkerProcess,
-    protocol::{FrameTooLarge, WorkerJob, WorkerReply, WorkerTask, decode_reply, frame_header, reported_failure},
+    protocol::{
+        FrameTooLarge, WorkerJob, WorkerReply, WorkerTask, decode_reply, frame_header, is_evaluated, reported_failure,
+    },
     record::PackedInputs,
 };
 
@@ -103,13 +105,15 @@ impl WorkerPool {
         let max_reply_bytes = self.max_reply_bytes;
         let reading_inputs = std::sync::atomic::AtomicBool::new(false);
         let exchanged = async {
-            let mut reply = decode_reply(&worker.exchange(&job, max_reply_bytes).await?)?;
-            if let WorkerReply::Evaluated(evaluation) = &mut reply
-                && wants_inputs
-            {
+            let payload = worker.exchange(&job, max_reply_bytes).await?;
+            let mut reply = decode_reply(&payload)?;
+            // A success the renderer cannot use (a value too deep to decode) is followed by the inputs all the same.
+            if wants_inputs && is_evaluated(&payload) {
                 reading_inputs.store(true, std::sync::atomic::Ordering::Relaxed);
                 let frame = worker.read_reply(max_reply_bytes).await?;
-                evaluation.inputs = (!frame.is_empty()).then(|| PackedInputs::from_frame(frame));
+                if let WorkerReply::Evaluated(evaluation) = &mut reply {
+                    evaluation.inputs = (!frame.is_empty()).then(|| PackedInputs::from_frame(frame));
+                }
             }
             Ok::<_, std::io::Error>(reply)
         };

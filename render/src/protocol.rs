@@ -87,6 +87,16 @@ pub struct FrameTooLarge {
     pub limit: u64,
 }
 
+/// How a successful reply's payload begins: serde's encoding of `WorkerReply::Evaluated(Evaluation { files_read,
+/// .. })`, which the worker writes by hand (it splices the value's JSON text in after the files).
+pub const EVALUATED_PREFIX: &[u8] = b"{\"evaluated\":{\"filesRead\":";
+
+/// Whether a reply's payload is a successful evaluation, whatever [`decode_reply`] makes of it: after one, a worker
+/// asked for the files read sends them in the next frame, which must be read before its next job.
+pub fn is_evaluated(payload: &[u8]) -> bool {
+    payload.starts_with(EVALUATED_PREFIX)
+}
+
 /// Decodes a reply's payload. A value nested deeper than [`MAX_VALUE_DEPTH`] is the snippet's
 /// [`RenderError::InvalidOutput`], not a broken worker: its reply was complete.
 pub fn decode_reply(payload: &[u8]) -> io::Result<WorkerReply> {
@@ -304,6 +314,11 @@ mod tests {
         assert!(error.to_string().contains("126 levels deep; at most 125"), "{error}");
         let garbage = decode_reply(b"{\"evaluated\":{\"filesRead\":[],\"value\":[1,}}").unwrap_err();
         assert_eq!(garbage.kind(), io::ErrorKind::InvalidData);
+        // Too deep to decode, yet a success of the worker's: it sends the files read after it.
+        assert!(is_evaluated(&nested_reply(MAX_VALUE_DEPTH + 1)));
+        assert!(!is_evaluated(
+            &serde_json::to_vec(&WorkerReply::Failed(RenderError::Internal(String::new()))).unwrap()
+        ));
     }
 
     #[test]

@@ -25,13 +25,14 @@ use jrsonnet_evaluator::manifest::JsonFormat;
 use super::{
     EVALUATION_STACK_BYTES, RenderError,
     evaluate::{Cleanup, FilesLoaded, evaluate_and_manifest, prepare_thread},
-    protocol::{WorkerJob, WorkerReply, WorkerTask, frame_header, panic_failure, read_frame, write_frame},
+    protocol::{
+        EVALUATED_PREFIX, WorkerJob, WorkerReply, WorkerTask, frame_header, panic_failure, read_frame, write_frame,
+    },
     record::PackedInputs,
 };
 
-/// What goes around the files read and the value's JSON text in a successful reply: serde's encoding of
-/// `WorkerReply::Evaluated(Evaluation { files_read, value })`.
-const EVALUATED_PREFIX: &[u8] = b"{\"evaluated\":{\"filesRead\":";
+/// What goes between and after the files read and the value's JSON text in a successful reply, after
+/// [`EVALUATED_PREFIX`]: serde's encoding of `WorkerReply::Evaluated(Evaluation { files_read, value })`.
 const VALUE_PREFIX: &[u8] = b",\"value\":";
 const EVALUATED_SUFFIX: &[u8] = b"}}";
 
