@@ -45,10 +45,11 @@ pub fn prepare_thread() {
 /// Builds the evaluation state for `request`: jrsonnet's standard library with the request's external
 /// variables, and the import tree (snippet files or directory at the root, libraries under their mount
 /// directories, import paths and libraries on the search path). `code`, when given, is read as the entry file's
-/// contents. Register std overrides and native functions here. The `files_read` log fills as the evaluation reads
-/// tree files.
-pub fn new_state(request: &RenderRequest, code: Option<&str>, files_read: FilesRead) -> Result<State, RenderError> {
-    let tree = TreeResolver::for_request(request)?.logging_into(files_read);
+/// contents. Register std overrides and native functions here. The [`FilesRead`] log fills as the evaluation
+/// reads tree files.
+pub fn new_state(request: &RenderRequest, code: Option<&str>) -> Result<(State, FilesRead), RenderError> {
+    let tree = TreeResolver::for_request(request)?;
+    let files_read = tree.files_read();
     let resolver = InlineEntry { tree, entry: code.map(|code| (request.entry_file.clone(), code.as_bytes().to_vec())) };
     let std = THREAD_STD.with(|std| GoCompatStd::clone(std));
     // Tree files have no host path, so the initializer's path resolver only matters for sources that do (none).
@@ -65,7 +66,7 @@ pub fn new_state(request: &RenderRequest, code: Option<&str>, files_read: FilesR
     }
     let mut builder = State::builder();
     builder.import_resolver(resolver).context_initializer(std);
-    Ok(builder.build())
+    Ok((builder.build(), files_read))
 }
 
 /// The import tree, whose entry file may be Jsonnet given inline: the code is then read as that file's contents, so
@@ -134,8 +135,7 @@ pub fn evaluate_and_manifest<T>(
     cleanup: Cleanup,
     manifest: impl FnOnce(&Val, &FilesLoaded<'_>) -> jrsonnet_evaluator::Result<T>,
 ) -> Result<T, RenderError> {
-    let files_read = FilesRead::default();
-    let state = new_state(request, code, files_read.clone())?;
+    let (state, files_read) = new_state(request, code)?;
     let output = {
         let _entered = state.enter();
         let _depth = limit_stack_depth(max_stack);

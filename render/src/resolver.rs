@@ -73,9 +73,9 @@ pub enum ImportFailure {
     NotFound(String),
 }
 
-/// The tree paths of the files an evaluation read, in the order it first read them: what a revision record keeps
-/// of the tree (`crate::record`). Shared between the resolver, which the evaluation state owns, and whoever asks
-/// afterwards.
+/// The tree paths of the files an evaluation read, in the order it first read them: what a revision record
+/// keeps of the tree (`crate::record`). Shared between the resolver, which the evaluation state owns, and whoever
+/// asks afterwards.
 #[derive(Clone, Debug, Default)]
 pub struct FilesRead(Rc<RefCell<Vec<String>>>);
 
@@ -110,10 +110,9 @@ impl TreeResolver {
         Self { root, libraries, import_paths, files_read: FilesRead::default() }
     }
 
-    /// The same tree, noting the files it reads in `log`.
-    #[must_use]
-    pub fn logging_into(self, log: FilesRead) -> Self {
-        Self { files_read: log, ..self }
+    /// The log of the files this resolver has read for an evaluation (a handle sharing it).
+    pub fn files_read(&self) -> FilesRead {
+        self.files_read.clone()
     }
 
     /// The tree a request describes: its files or directory at the root, its libraries under their mount
