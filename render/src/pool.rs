@@ -103,13 +103,13 @@ impl WorkerPool {
             self.start_spare();
         }
         let max_reply_bytes = self.max_reply_bytes;
-        let reading_inputs = std::sync::atomic::AtomicBool::new(false);
+        let mut reading_inputs = false;
         let exchanged = async {
             let payload = worker.exchange(&job, max_reply_bytes).await?;
             let mut reply = decode_reply(&payload)?;
             // A success the renderer cannot use (a value too deep to decode) is followed by the inputs all the same.
             if wants_inputs && is_evaluated(&payload) {
-                reading_inputs.store(true, std::sync::atomic::Ordering::Relaxed);
+                reading_inputs = true;
                 let frame = worker.read_reply(max_reply_bytes).await?;
                 if let WorkerReply::Evaluated(evaluation) = &mut reply {
                     evaluation.inputs = (!frame.is_empty()).then(|| PackedInputs::from_frame(frame));
@@ -117,7 +117,8 @@ impl WorkerPool {
             }
             Ok::<_, std::io::Error>(reply)
         };
-        let reply = match tokio::time::timeout(timeout, exchanged).await {
+        let outcome = tokio::time::timeout(timeout, exchanged).await;
+        let reply = match outcome {
             Err(_elapsed) => {
                 checkout.retire(Retirement::Timeout).await;
                 return Err(RenderError::EvaluationTimeout(timeout));
@@ -130,7 +131,7 @@ impl WorkerPool {
                 if let Some(too_large) = cause.get_ref().and_then(|e| e.downcast_ref::<FrameTooLarge>()) {
                     // The worker is blocked writing the rest of its reply: it goes, and its heap with it.
                     let (size, limit) = (too_large.length, too_large.limit);
-                    let error = if reading_inputs.load(std::sync::atomic::Ordering::Relaxed) {
+                    let error = if reading_inputs {
                         RenderError::InvalidSpec(format!(
                             "the files the evaluation read compress to {size} bytes, more than the {limit} bytes a \
                              revision record may hold (--max-evaluation-output-bytes)"
